@@ -1,0 +1,174 @@
+"""Domain errors and their mapping to canonical gRPC status codes.
+
+Servicers and domain code raise these; exactly one interceptor
+(`ErrorMappingInterceptor`) turns them into a `google.rpc.Status` carrying one
+`ErrorInfo` (and `BadRequest` field violations, `RetryInfo` where it applies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad field: `field` is a dotted path such as `requests[3].essay_a_text`."""
+
+    field: str
+    description: str
+
+
+class DomainError(Exception):
+    """Base class. `reason` is UPPER_SNAKE and stable; clients may branch on it."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    default_reason = "INTERNAL"
+
+    def __init__(self, message: str, *, reason: str | None = None, metadata: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.reason = reason or self.default_reason
+        self.metadata = dict(metadata or {})
+
+
+class InvalidArgument(DomainError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    default_reason = "INVALID_ARGUMENT"
+
+    def __init__(
+        self,
+        violations: list[FieldViolation] | FieldViolation,
+        *,
+        message: str | None = None,
+        reason: str | None = None,
+    ):
+        self.violations = [violations] if isinstance(violations, FieldViolation) else list(violations)
+        summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations[:5])
+        more = f" (and {len(self.violations) - 5} more)" if len(self.violations) > 5 else ""
+        super().__init__(message or f"invalid request: {summary}{more}", reason=reason)
+
+
+class NotFound(DomainError):
+    code = grpc.StatusCode.NOT_FOUND
+    default_reason = "NOT_FOUND"
+
+
+class AlreadyExists(DomainError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+    default_reason = "ALREADY_EXISTS"
+
+
+class FailedPrecondition(DomainError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    default_reason = "FAILED_PRECONDITION"
+
+
+class Aborted(DomainError):
+    code = grpc.StatusCode.ABORTED
+    default_reason = "ABORTED"
+
+
+class ResourceExhausted(DomainError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    default_reason = "RESOURCE_EXHAUSTED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_seconds: float,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ):
+        super().__init__(message, reason=reason, metadata=metadata)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class Unavailable(DomainError):
+    code = grpc.StatusCode.UNAVAILABLE
+    default_reason = "UNAVAILABLE"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_seconds: float | None = None,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ):
+        super().__init__(message, reason=reason, metadata=metadata)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class Unauthenticated(DomainError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+    default_reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(DomainError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+    default_reason = "PERMISSION_DENIED"
+
+
+@dataclass
+class StatusBuilder:
+    """Builds a `google.rpc.Status` with at most one detail of each type (AIP-193)."""
+
+    code: grpc.StatusCode
+    message: str
+    details: list[any_pb2.Any] = field(default_factory=list)
+
+    def add(self, detail) -> StatusBuilder:
+        packed = any_pb2.Any()
+        packed.Pack(detail)
+        self.details.append(packed)
+        return self
+
+    def build(self) -> status_pb2.Status:
+        return status_pb2.Status(code=self.code.value[0], message=self.message, details=self.details)
+
+
+def error_info(reason: str, domain: str, metadata: dict[str, str] | None = None) -> error_details_pb2.ErrorInfo:
+    return error_details_pb2.ErrorInfo(reason=reason, domain=domain, metadata=metadata or {})
+
+
+def retry_info(seconds: float) -> error_details_pb2.RetryInfo:
+    whole = int(seconds)
+    delay = duration_pb2.Duration(seconds=whole, nanos=int((seconds - whole) * 1e9))
+    return error_details_pb2.RetryInfo(retry_delay=delay)
+
+
+def domain_error_to_status(error: DomainError, domain: str) -> status_pb2.Status:
+    builder = StatusBuilder(error.code, error.message).add(error_info(error.reason, domain, error.metadata))
+    if isinstance(error, InvalidArgument):
+        builder.add(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                    for v in error.violations
+                ]
+            )
+        )
+    retry_after = getattr(error, "retry_after_seconds", None)
+    if retry_after is not None:
+        builder.add(retry_info(retry_after))
+    return builder.build()
+
+
+def status_for(code: grpc.StatusCode, message: str, reason: str, domain: str) -> status_pb2.Status:
+    return StatusBuilder(code, message).add(error_info(reason, domain)).build()
+
+
+def status_code_from_proto(code: int) -> grpc.StatusCode:
+    for candidate in grpc.StatusCode:
+        if candidate.value[0] == code:
+            return candidate
+    return grpc.StatusCode.UNKNOWN
+
+
+# google.rpc.Code is the wire enum; keep the import visible for callers that build Status by hand.
+RPC_CODE = code_pb2

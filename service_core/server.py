@@ -1,0 +1,153 @@
+"""The grpc.aio server factory every server uses.
+
+`GrpcServer` adds health (`""` and each service), reflection, the interceptor
+chain, server options, the /metrics endpoint, start-up and shutdown hooks.
+Shutdown order on SIGTERM/SIGINT: health NOT_SERVING, optional drain pause,
+`server.stop(grace)` so in-flight calls finish, then the shutdown hooks
+(background workers, database engine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import CollectorRegistry
+
+from service_core.interceptors import (
+    AuthInterceptor,
+    ErrorMappingInterceptor,
+    MetricsInterceptor,
+    RequestContextInterceptor,
+)
+from service_core.metrics import GrpcServerMetrics, MetricsEndpoint, start_metrics_endpoint
+from service_core.settings import ServerSettings
+
+log = logging.getLogger("service_core.server")
+
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Service:
+    """A gRPC service to serve: its full name and how to add it to a server."""
+
+    full_name: str
+    register: Callable[[grpc.aio.Server], None]
+
+
+class GrpcServer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        settings: ServerSettings,
+        services: Sequence[Service],
+        error_domain: str,
+        registry: CollectorRegistry | None = None,
+        on_start: Sequence[Hook] = (),
+        on_stop: Sequence[Hook] = (),
+    ):
+        self.name = name
+        self.settings = settings
+        self.services = list(services)
+        self.error_domain = error_domain
+        self.registry = registry or CollectorRegistry()
+        self.on_start = list(on_start)
+        self.on_stop = list(on_stop)
+        self.health = health.aio.HealthServicer()
+        self.port: int | None = None
+        self.metrics_endpoint: MetricsEndpoint | None = None
+        self._server: grpc.aio.Server | None = None
+        self._stopped = asyncio.Event()
+
+    def _interceptors(self) -> list[grpc.aio.ServerInterceptor]:
+        tokens = self.settings.token_table()
+        if not tokens:
+            log.warning("no auth tokens configured: %s is OPEN to every caller", self.name)
+        else:
+            log.info("bearer-token auth on for %d caller(s): %s", len(tokens), sorted(set(tokens.values())))
+        return [
+            RequestContextInterceptor(),
+            MetricsInterceptor(GrpcServerMetrics(self.registry)),
+            AuthInterceptor(tokens, self.error_domain),
+            ErrorMappingInterceptor(self.error_domain),
+        ]
+
+    async def start(self) -> int:
+        settings = self.settings
+        server = grpc.aio.server(
+            interceptors=self._interceptors(),
+            options=settings.grpc_options(),
+            maximum_concurrent_rpcs=settings.max_concurrent_rpcs or None,
+        )
+        for service in self.services:
+            service.register(server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        names = [s.full_name for s in self.services]
+        reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+        self.port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+        if self.port == 0:
+            raise RuntimeError(f"could not bind {settings.host}:{settings.port}")
+        for hook in self.on_start:
+            await hook()
+        await server.start()
+        self._server = server
+        if settings.metrics_port >= 0:
+            self.metrics_endpoint = start_metrics_endpoint(self.registry, settings.metrics_host, settings.metrics_port)
+        for service_name in ["", *names]:
+            await self.health.set(service_name, health_pb2.HealthCheckResponse.SERVING)
+        log.info(
+            "serving",
+            extra={
+                "server": self.name,
+                "port": self.port,
+                "services": names,
+                "metrics_port": self.metrics_endpoint.port if self.metrics_endpoint else None,
+            },
+        )
+        return self.port
+
+    async def stop(self, grace: float | None = None) -> None:
+        if self._server is None or self._stopped.is_set():
+            return
+        grace = self.settings.shutdown_grace_seconds if grace is None else grace
+        log.info("shutting down", extra={"server": self.name, "grace_seconds": grace})
+        await self.health.enter_graceful_shutdown()
+        if self.settings.shutdown_drain_seconds:
+            await asyncio.sleep(self.settings.shutdown_drain_seconds)
+        await self._server.stop(grace)
+        for hook in self.on_stop:
+            try:
+                await hook()
+            except Exception:
+                log.exception("shutdown hook failed")
+        if self.metrics_endpoint:
+            self.metrics_endpoint.close()
+        self._stopped.set()
+        log.info("stopped", extra={"server": self.name})
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+
+async def serve(*servers: GrpcServer) -> None:
+    """Run servers until SIGTERM or SIGINT, then shut them down gracefully."""
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_requested.set)
+    started: list[GrpcServer] = []
+    try:
+        for server in servers:
+            await server.start()
+            started.append(server)
+        await stop_requested.wait()
+    finally:
+        await asyncio.gather(*(server.stop() for server in started))
