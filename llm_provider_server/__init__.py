@@ -1,0 +1,1 @@
+"""LLM provider server (LPS): a durable queue of comparison requests run against providers."""

@@ -1,0 +1,319 @@
+"""Proto <-> domain conversions for LPS, in one place."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+
+import grpc
+from google.protobuf import duration_pb2
+from google.rpc import status_pb2
+from huleedu.llm.v1 import batch_job_pb2, comparison_pb2, llm_provider_service_pb2
+
+from llm_provider_server.domain.batch_job import JobRecord, JobState
+from llm_provider_server.domain.manifest import ModelInfo
+from llm_provider_server.domain.model import (
+    Acceptance,
+    BatchingHint,
+    ComparisonSpec,
+    Outcome,
+    Overrides,
+    Provider,
+    RequestStatus,
+    ResultRecord,
+    StoredRequest,
+    Winner,
+)
+from llm_provider_server.settings import LpsSettings
+from service_core.errors import FieldViolation, InvalidArgument, StatusBuilder, error_info
+from service_core.protos import timestamp
+
+ERROR_DOMAIN = "llm.huleedu.dev"
+
+PROVIDER_TO_PROTO = {
+    Provider.MOCK: comparison_pb2.PROVIDER_MOCK,
+    Provider.OPENAI: comparison_pb2.PROVIDER_OPENAI,
+    Provider.ANTHROPIC: comparison_pb2.PROVIDER_ANTHROPIC,
+}
+PROVIDER_FROM_PROTO = {v: k for k, v in PROVIDER_TO_PROTO.items()}
+PROCESSING_MODE_TO_PROTO = {
+    "per_request": comparison_pb2.PROCESSING_MODE_PER_REQUEST,
+    "serial_bundle": comparison_pb2.PROCESSING_MODE_SERIAL_BUNDLE,
+    "batch_api": comparison_pb2.PROCESSING_MODE_BATCH_API,
+}
+HINT_FROM_PROTO = {
+    comparison_pb2.BATCHING_HINT_UNSPECIFIED: BatchingHint.UNSPECIFIED,
+    comparison_pb2.BATCHING_HINT_PER_REQUEST: BatchingHint.PER_REQUEST,
+    comparison_pb2.BATCHING_HINT_SERIAL_BUNDLE: BatchingHint.SERIAL_BUNDLE,
+    comparison_pb2.BATCHING_HINT_PROVIDER_BATCH_API: BatchingHint.PROVIDER_BATCH_API,
+}
+HINT_TO_PROTO = {v: k for k, v in HINT_FROM_PROTO.items()}
+EFFORT_FROM_PROTO = {
+    comparison_pb2.REASONING_EFFORT_UNSPECIFIED: "",
+    comparison_pb2.REASONING_EFFORT_NONE: "none",
+    comparison_pb2.REASONING_EFFORT_LOW: "low",
+    comparison_pb2.REASONING_EFFORT_MEDIUM: "medium",
+    comparison_pb2.REASONING_EFFORT_HIGH: "high",
+}
+VERBOSITY_FROM_PROTO = {
+    comparison_pb2.OUTPUT_VERBOSITY_UNSPECIFIED: "",
+    comparison_pb2.OUTPUT_VERBOSITY_LOW: "low",
+    comparison_pb2.OUTPUT_VERBOSITY_MEDIUM: "medium",
+    comparison_pb2.OUTPUT_VERBOSITY_HIGH: "high",
+}
+WINNER_TO_PROTO = {Winner.ESSAY_A: comparison_pb2.WINNER_ESSAY_A, Winner.ESSAY_B: comparison_pb2.WINNER_ESSAY_B}
+OUTCOME_TO_PROTO = {
+    Outcome.SUCCEEDED: comparison_pb2.ComparisonResult.OUTCOME_SUCCEEDED,
+    Outcome.FAILED: comparison_pb2.ComparisonResult.OUTCOME_FAILED,
+    Outcome.CANCELLED: comparison_pb2.ComparisonResult.OUTCOME_CANCELLED,
+    Outcome.EXPIRED: comparison_pb2.ComparisonResult.OUTCOME_EXPIRED,
+}
+STATE_TO_PROTO = {
+    RequestStatus.QUEUED: comparison_pb2.Comparison.STATE_QUEUED,
+    RequestStatus.PROCESSING: comparison_pb2.Comparison.STATE_PROCESSING,
+    RequestStatus.SUCCEEDED: comparison_pb2.Comparison.STATE_SUCCEEDED,
+    RequestStatus.FAILED: comparison_pb2.Comparison.STATE_FAILED,
+    RequestStatus.CANCELLED: comparison_pb2.Comparison.STATE_CANCELLED,
+    RequestStatus.EXPIRED: comparison_pb2.Comparison.STATE_EXPIRED,
+}
+JOB_STATE_TO_PROTO = {state: batch_job_pb2.BatchJob.State.Value(f"STATE_{state.name}") for state in JobState}
+JOB_STATE_FROM_PROTO = {v: k for k, v in JOB_STATE_TO_PROTO.items()}
+
+
+def duration(seconds: float) -> duration_pb2.Duration:
+    value = duration_pb2.Duration()
+    value.FromNanoseconds(int(seconds * 1e9))
+    return value
+
+
+def comparison_name(request_id: str) -> str:
+    return f"comparisons/{request_id}"
+
+
+def request_id_from_name(name: str, field: str = "name") -> str:
+    prefix, _, request_id = name.partition("/")
+    if prefix != "comparisons" or not request_id:
+        raise InvalidArgument(FieldViolation(field, "must look like comparisons/{request_id}"))
+    return request_id
+
+
+def job_id_from_name(name: str, field: str = "name") -> str:
+    prefix, _, job_id = name.partition("/")
+    if prefix != "batchJobs" or not job_id:
+        raise InvalidArgument(FieldViolation(field, "must look like batchJobs/{id}"))
+    return job_id
+
+
+# ---- requests -----------------------------------------------------------------------------------
+
+
+def _enum(table: dict, value: int, field: str, violations: list[FieldViolation]):
+    if value not in table:
+        violations.append(FieldViolation(field, f"unknown value {value}"))
+        return next(iter(table.values()))
+    return table[value]
+
+
+def spec_from_proto(
+    message: comparison_pb2.ComparisonRequest, prefix: str, violations: list[FieldViolation]
+) -> ComparisonSpec:
+    o = message.overrides
+    provider = None
+    if o.provider != comparison_pb2.PROVIDER_UNSPECIFIED:
+        provider = _enum(PROVIDER_FROM_PROTO, o.provider, f"{prefix}.overrides.provider", violations)
+    overrides = Overrides(
+        provider=provider,
+        model=o.model.strip(),
+        temperature=o.temperature if o.HasField("temperature") else None,
+        max_tokens=o.max_tokens if o.HasField("max_tokens") else None,
+        system_prompt=o.system_prompt,
+        reasoning_effort=_enum(
+            EFFORT_FROM_PROTO, o.reasoning_effort, f"{prefix}.overrides.reasoning_effort", violations
+        ),
+        output_verbosity=_enum(
+            VERBOSITY_FROM_PROTO, o.output_verbosity, f"{prefix}.overrides.output_verbosity", violations
+        ),
+    )
+    return ComparisonSpec(
+        request_id=message.request_id,
+        essay_a=message.essay_a_text,
+        essay_b=message.essay_b_text,
+        consumer=message.consumer,
+        student_prompt=message.student_prompt,
+        instructions=message.instructions,
+        rubric=message.rubric,
+        overrides=overrides,
+        priority=message.priority,
+        ttl_seconds=message.ttl.ToNanoseconds() / 1e9 if message.HasField("ttl") else 0.0,
+        metadata=dict(message.metadata),
+        batching_hint=_enum(HINT_FROM_PROTO, message.batching_hint, f"{prefix}.batching_hint", violations),
+        correlation_id=message.correlation_id,
+    )
+
+
+def specs_from_proto(
+    messages: Sequence[comparison_pb2.ComparisonRequest], field: str = "requests"
+) -> tuple[list[ComparisonSpec], list[FieldViolation]]:
+    violations: list[FieldViolation] = []
+    specs = [spec_from_proto(m, f"{field}[{i}]", violations) for i, m in enumerate(messages)]
+    return specs, violations
+
+
+def acceptance_to_proto(acceptance: Acceptance) -> llm_provider_service_pb2.ComparisonAcceptance:
+    return llm_provider_service_pb2.ComparisonAcceptance(
+        request_id=acceptance.request_id,
+        comparison=comparison_name(acceptance.request_id),
+        duplicate=acceptance.duplicate,
+        state=STATE_TO_PROTO[acceptance.status],
+        accept_time=timestamp(acceptance.created_at),
+        queue_position=acceptance.queue_position,
+    )
+
+
+# ---- results ------------------------------------------------------------------------------------
+
+
+def error_status(code_name: str, reason: str, message: str) -> status_pb2.Status:
+    code = grpc.StatusCode[code_name]
+    return StatusBuilder(code, message).add(error_info(reason, ERROR_DOMAIN)).build()
+
+
+def result_to_proto(result: ResultRecord) -> comparison_pb2.ComparisonResult:
+    usage = result.usage
+    message = comparison_pb2.ComparisonResult(
+        comparison=comparison_name(result.request_id),
+        request_id=result.request_id,
+        outcome=OUTCOME_TO_PROTO[result.outcome],
+        confidence=result.confidence,
+        justification=result.justification,
+        usage=comparison_pb2.TokenUsage(
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            total_tokens=usage.total_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+        ),
+        cost_usd=result.cost_usd,
+        latency=duration(result.latency_seconds),
+        provider=PROVIDER_TO_PROTO[result.provider],
+        model=result.model,
+        processing_mode=PROCESSING_MODE_TO_PROTO.get(result.processing_mode, 0),
+        prompt_sha256=result.prompt_sha256,
+        prompt_template_version=result.template_version,
+        metadata=result.metadata,
+        create_time=timestamp(result.created_at),
+        complete_time=timestamp(result.completed_at),
+        attempts=result.attempts,
+        batch_job=f"batchJobs/{result.batch_job_id}" if result.batch_job_id else "",
+        correlation_id=result.correlation_id,
+        sequence=result.sequence,
+    )
+    if result.winner is not None:
+        message.winner = WINNER_TO_PROTO[result.winner]
+    if result.error is not None:
+        message.error.CopyFrom(error_status(result.error.status_code, result.error.reason, result.error.message))
+    return message
+
+
+def comparison_to_proto(stored: StoredRequest) -> comparison_pb2.Comparison:
+    spec = stored.spec
+    message = comparison_pb2.Comparison(
+        name=comparison_name(spec.request_id),
+        request_id=spec.request_id,
+        state=STATE_TO_PROTO[stored.status],
+        provider=PROVIDER_TO_PROTO[stored.provider],
+        model=stored.model,
+        priority=spec.priority,
+        consumer=spec.consumer,
+        create_time=timestamp(stored.created_at),
+        update_time=timestamp(stored.updated_at),
+        expire_time=timestamp(stored.expire_at),
+        attempts=stored.attempts,
+        metadata=spec.metadata,
+        batching_hint=HINT_TO_PROTO[spec.batching_hint],
+    )
+    if stored.result is not None:
+        message.result.CopyFrom(result_to_proto(stored.result))
+    return message
+
+
+# ---- batch jobs ---------------------------------------------------------------------------------
+
+
+def job_to_proto(job: JobRecord, comparisons: Sequence[str] = ()) -> batch_job_pb2.BatchJob:
+    counts = job.counts
+    message = batch_job_pb2.BatchJob(
+        name=f"batchJobs/{job.job_id}",
+        request_id=job.request_id or "",
+        state=JOB_STATE_TO_PROTO[job.state],
+        provider=PROVIDER_TO_PROTO[Provider(job.provider)],
+        model=job.model,
+        provider_job_id=job.provider_job_id or "",
+        request_counts=batch_job_pb2.BatchJob.RequestCounts(
+            total=counts.total,
+            processing=counts.processing,
+            succeeded=counts.succeeded,
+            errored=counts.errored,
+            cancelled=counts.cancelled,
+            expired=counts.expired,
+        ),
+        cost_usd=job.cost_usd,
+        create_time=timestamp(job.created_at),
+        update_time=timestamp(job.updated_at),
+        in_progress_time=timestamp(job.in_progress_at),
+        finalizing_time=timestamp(job.finalizing_at),
+        end_time=timestamp(job.ended_at),
+        expire_time=timestamp(job.expire_at),
+        cancel_time=timestamp(job.cancel_at),
+        comparisons=[comparison_name(c) for c in comparisons],
+    )
+    if job.error_reason and job.state in (JobState.FAILED, JobState.EXPIRED):
+        message.error.CopyFrom(error_status("UNAVAILABLE", job.error_reason, job.error_message))
+    return message
+
+
+def model_to_proto(model: ModelInfo) -> llm_provider_service_pb2.Model:
+    return llm_provider_service_pb2.Model(
+        name=f"models/{model.provider.value}/{model.model_id}",
+        provider=PROVIDER_TO_PROTO[model.provider],
+        model_id=model.model_id,
+        display_name=model.display_name,
+        family=model.family,
+        max_output_tokens=model.max_output_tokens,
+        context_window=model.context_window,
+        input_usd_per_million_tokens=model.input_per_million,
+        output_usd_per_million_tokens=model.output_per_million,
+        cache_read_usd_per_million_tokens=model.cache_read_per_million,
+        batch_price_factor=model.batch_price_factor,
+        supports_temperature=model.supports_temperature,
+        supports_batch_api=model.supports_batch_api,
+        is_default=model.default,
+        is_deprecated=model.deprecated,
+    )
+
+
+def mock_mode_response(settings: LpsSettings) -> llm_provider_service_pb2.GetMockModeResponse:
+    return llm_provider_service_pb2.GetMockModeResponse(
+        use_mock_llm=settings.use_mock_llm,
+        mock_mode=settings.mock_mode.value,
+        default_provider=PROVIDER_TO_PROTO[Provider(settings.default_provider.value)],
+        queue_processing_mode=PROCESSING_MODE_TO_PROTO[settings.queue_processing_mode.value],
+    )
+
+
+# ---- page tokens --------------------------------------------------------------------------------
+
+
+def encode_page_token(payload: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload, sort_keys=True).encode()).decode()
+
+
+def decode_page_token(token: str, field: str = "page_token") -> dict:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if not isinstance(payload, dict):
+            raise ValueError("not an object")
+        return payload
+    except ValueError as exc:
+        raise InvalidArgument(FieldViolation(field, "not a page token this server issued")) from exc

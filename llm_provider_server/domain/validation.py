@@ -1,0 +1,143 @@
+"""Validation of submitted comparisons: every problem becomes a field violation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from llm_provider_server.domain.manifest import Manifest
+from llm_provider_server.domain.model import ComparisonSpec, Provider
+from service_core.errors import FieldViolation
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+CONSUMER = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+MAX_TTL_SECONDS = 7 * 24 * 3600
+MAX_METADATA_ENTRIES = 64
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_essay_chars: int = 100_000
+    max_context_chars: int = 50_000
+    max_requests_per_call: int = 1000
+
+
+def validate_batch(
+    specs: list[ComparisonSpec],
+    *,
+    manifest: Manifest,
+    available: set[Provider],
+    default_provider: Provider,
+    limits: Limits,
+    field_prefix: str = "requests",
+) -> list[FieldViolation]:
+    violations: list[FieldViolation] = []
+    if not specs:
+        return [FieldViolation(field_prefix, "at least one request is required")]
+    if len(specs) > limits.max_requests_per_call:
+        return [FieldViolation(field_prefix, f"at most {limits.max_requests_per_call} requests per call")]
+    seen: set[str] = set()
+    for index, spec in enumerate(specs):
+        prefix = f"{field_prefix}[{index}]"
+        violations += validate_one(
+            spec,
+            manifest=manifest,
+            available=available,
+            default_provider=default_provider,
+            limits=limits,
+            prefix=prefix,
+        )
+        if spec.request_id in seen:
+            violations.append(FieldViolation(f"{prefix}.request_id", "repeated within this call"))
+        seen.add(spec.request_id)
+    return violations
+
+
+def validate_one(
+    spec: ComparisonSpec,
+    *,
+    manifest: Manifest,
+    available: set[Provider],
+    default_provider: Provider,
+    limits: Limits,
+    prefix: str,
+) -> list[FieldViolation]:
+    out: list[FieldViolation] = []
+
+    def bad(name: str, why: str) -> None:
+        out.append(FieldViolation(f"{prefix}.{name}", why))
+
+    if not REQUEST_ID.match(spec.request_id):
+        bad("request_id", "required: 1-128 characters of letters, digits and . _ : -")
+    if not CONSUMER.match(spec.consumer):
+        bad("consumer", "required: 1-64 characters of letters, digits and . _ -")
+    for name, text in (("essay_a_text", spec.essay_a), ("essay_b_text", spec.essay_b)):
+        if not text.strip():
+            bad(name, "must not be empty")
+        elif len(text) > limits.max_essay_chars:
+            bad(name, f"longer than {limits.max_essay_chars} characters")
+    for name, text in (
+        ("student_prompt", spec.student_prompt),
+        ("instructions", spec.instructions),
+        ("rubric", spec.rubric),
+        ("overrides.system_prompt", spec.overrides.system_prompt),
+    ):
+        if len(text) > limits.max_context_chars:
+            bad(name, f"longer than {limits.max_context_chars} characters")
+    if not 0 <= spec.priority <= 10:
+        bad("priority", "must be from 0 to 10")
+    if spec.ttl_seconds < 0 or spec.ttl_seconds > MAX_TTL_SECONDS:
+        bad("ttl", f"must be from 0 (server default) to {MAX_TTL_SECONDS} seconds")
+    if len(spec.metadata) > MAX_METADATA_ENTRIES:
+        bad("metadata", f"at most {MAX_METADATA_ENTRIES} entries")
+    if any(len(k) > 128 or len(v) > 1024 for k, v in spec.metadata.items()):
+        bad("metadata", "keys at most 128 and values at most 1024 characters")
+    out += _validate_overrides(spec, manifest, available, default_provider, prefix)
+    return out
+
+
+def _validate_overrides(
+    spec: ComparisonSpec, manifest: Manifest, available: set[Provider], default_provider: Provider, prefix: str
+) -> list[FieldViolation]:
+    overrides = spec.overrides
+    provider = overrides.provider or default_provider
+    if provider not in available:
+        return [
+            FieldViolation(
+                f"{prefix}.overrides.provider",
+                f"provider {provider.value} is not configured on this server "
+                f"(available: {', '.join(sorted(p.value for p in available))})",
+            )
+        ]
+    model = manifest.resolve(provider, overrides.model)
+    if model is None:
+        known = ", ".join(m.model_id for m in manifest.list(provider))
+        return [
+            FieldViolation(
+                f"{prefix}.overrides.model", f"unknown model {overrides.model!r} for {provider.value} (known: {known})"
+            )
+        ]
+    out = []
+    if overrides.temperature is not None:
+        if not 0.0 <= overrides.temperature <= 2.0:
+            out.append(FieldViolation(f"{prefix}.overrides.temperature", "must be from 0.0 to 2.0"))
+        elif not model.supports_temperature:
+            out.append(
+                FieldViolation(f"{prefix}.overrides.temperature", f"{model.model_id} does not accept a temperature")
+            )
+    reasoning_models = provider is Provider.OPENAI and model.family == "gpt-5"
+    hints = (("reasoning_effort", overrides.reasoning_effort), ("output_verbosity", overrides.output_verbosity))
+    for name, value in hints:
+        if value and not (reasoning_models or provider is Provider.MOCK):
+            out.append(
+                FieldViolation(
+                    f"{prefix}.overrides.{name}", f"{model.model_id} does not take {name} (GPT-5 family models only)"
+                )
+            )
+    if overrides.max_tokens is not None and not 1 <= overrides.max_tokens <= model.max_output_tokens:
+        out.append(
+            FieldViolation(
+                f"{prefix}.overrides.max_tokens", f"must be from 1 to {model.max_output_tokens} for {model.model_id}"
+            )
+        )
+    return out

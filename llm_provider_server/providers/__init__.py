@@ -1,0 +1,1 @@
+"""Provider adapters: the mock judge, OpenAI and Anthropic, behind one interface."""

@@ -1,0 +1,168 @@
+"""Anthropic through the official `anthropic` SDK.
+
+The verdict is a forced tool call (`record_verdict`, input schema = the verdict
+schema). The system prompt carries a cache breakpoint so the shared context is
+cached across comparisons. Extended thinking is not sent: Anthropic refuses it
+together with a forced tool choice. Current Messages API models take no sampling
+temperature, so the manifest marks them so and a request asking for one is refused
+at submission. Batches use Message Batches with custom_id
+"item-<index>".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+
+from llm_provider_server.domain.batch_job import BatchPoll, ItemResult, JobRecord, JobState, RequestCounts
+from llm_provider_server.domain.model import Outcome, Provider, ProviderFailure, TokenUsage, Verdict
+from llm_provider_server.domain.verdict import VERDICT_JSON_SCHEMA, parse_verdict
+from llm_provider_server.providers.base import JudgeCall
+from llm_provider_server.providers.errors import classify
+from llm_provider_server.settings import LpsSettings
+
+TOOL_NAME = "record_verdict"
+DEFAULT_MAX_TOKENS = 1024
+
+
+def message_params(call: JudgeCall) -> dict[str, Any]:
+    overrides = call.spec.overrides
+    params: dict[str, Any] = {
+        "model": call.model.model_id,
+        "max_tokens": overrides.max_tokens or DEFAULT_MAX_TOKENS,
+        "system": [{"type": "text", "text": call.prompt.system, "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": call.prompt.user}],
+        "tools": [
+            {
+                "name": TOOL_NAME,
+                "description": "Record which essay better fulfils the task.",
+                "input_schema": VERDICT_JSON_SCHEMA,
+            }
+        ],
+        "tool_choice": {"type": "tool", "name": TOOL_NAME},
+    }
+    return params
+
+
+def verdict_from_message(message: dict[str, Any], model: str) -> Verdict:
+    usage = message.get("usage") or {}
+    tokens = TokenUsage(
+        prompt_tokens=(usage.get("input_tokens") or 0)
+        + (usage.get("cache_read_input_tokens") or 0)
+        + (usage.get("cache_creation_input_tokens") or 0),
+        completion_tokens=usage.get("output_tokens") or 0,
+        cache_read_tokens=usage.get("cache_read_input_tokens") or 0,
+        cache_write_tokens=usage.get("cache_creation_input_tokens") or 0,
+    )
+    if message.get("stop_reason") == "max_tokens":
+        raise ProviderFailure("TRUNCATED", "the verdict was cut off at max_tokens", retryable=False)
+    tool_input = next(
+        (
+            block.get("input")
+            for block in message.get("content") or []
+            if block.get("type") == "tool_use" and block.get("name") == TOOL_NAME
+        ),
+        None,
+    )
+    return parse_verdict(tool_input, usage=tokens, model=message.get("model") or model)
+
+
+class AnthropicProvider:
+    provider = Provider.ANTHROPIC
+
+    def __init__(self, settings: LpsSettings):
+        self.client = anthropic.AsyncAnthropic(
+            api_key=settings.anthropic_api_key.get_secret_value(),
+            base_url=settings.anthropic_base_url or None,
+            max_retries=0,
+            timeout=settings.provider_timeout_seconds,
+        )
+        self.batch = AnthropicBatches(self.client)
+
+    async def judge(self, call: JudgeCall) -> Verdict:
+        try:
+            message = await self.client.messages.create(**message_params(call))
+        except Exception as exc:
+            raise classify(exc, anthropic, "Anthropic") from exc
+        return verdict_from_message(message.model_dump(), call.model.model_id)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class AnthropicBatches:
+    def __init__(self, client: anthropic.AsyncAnthropic):
+        self.client = client
+
+    async def _call(self, coroutine):
+        try:
+            return await coroutine
+        except Exception as exc:
+            raise classify(exc, anthropic, "Anthropic") from exc
+
+    async def submit(self, job: JobRecord, calls: list[JudgeCall]) -> str:
+        batch = await self._call(
+            self.client.messages.batches.create(
+                requests=[{"custom_id": f"item-{i}", "params": message_params(call)} for i, call in enumerate(calls)]
+            )
+        )
+        return batch.id
+
+    async def poll(self, job: JobRecord) -> BatchPoll:
+        batch = await self._call(self.client.messages.batches.retrieve(job.provider_job_id))
+        c = batch.request_counts
+        counts = RequestCounts(
+            total=c.processing + c.succeeded + c.errored + c.canceled + c.expired,
+            processing=c.processing,
+            succeeded=c.succeeded,
+            errored=c.errored,
+            cancelled=c.canceled,
+            expired=c.expired,
+        )
+        if batch.processing_status == "in_progress":
+            return BatchPoll(JobState.IN_PROGRESS, counts, output_ready=False)
+        if batch.processing_status == "canceling":
+            return BatchPoll(JobState.CANCELLING, counts, output_ready=False)
+        if job.cancel_at is not None and c.canceled:
+            state = JobState.CANCELLED
+        elif c.expired and not (c.succeeded or c.errored):
+            state = JobState.EXPIRED
+        else:
+            state = JobState.COMPLETED
+        return BatchPoll(state, counts, output_ready=bool(batch.results_url))
+
+    async def fetch(self, job: JobRecord, calls: list[JudgeCall]) -> dict[str, ItemResult]:
+        decoder = await self._call(self.client.messages.batches.results(job.provider_job_id))
+        entries = {}
+        async for entry in decoder:
+            data = entry.model_dump()
+            entries[int(data["custom_id"].removeprefix("item-"))] = data["result"]
+        return {call.spec.request_id: self._item(entries.get(index), call) for index, call in enumerate(calls)}
+
+    @staticmethod
+    def _item(result: dict[str, Any] | None, call: JudgeCall) -> ItemResult:
+        kind = (result or {}).get("type")
+        if kind == "succeeded":
+            try:
+                return ItemResult(
+                    Outcome.SUCCEEDED, verdict=verdict_from_message(result["message"], call.model.model_id)
+                )
+            except ProviderFailure as failure:
+                return ItemResult(Outcome.FAILED, failure=failure)
+        if kind == "canceled":
+            return ItemResult(Outcome.CANCELLED)
+        if kind == "expired":
+            return ItemResult(Outcome.EXPIRED)
+        error = ((result or {}).get("error") or {}).get("error") or {}
+        return ItemResult(
+            Outcome.FAILED,
+            failure=ProviderFailure(
+                "BATCH_ITEM_FAILED",
+                f"{error.get('type', 'error')}: {error.get('message', 'no result for this request')}",
+                False,
+            ),
+        )
+
+    async def cancel(self, job: JobRecord) -> None:
+        await self._call(self.client.messages.batches.cancel(job.provider_job_id))

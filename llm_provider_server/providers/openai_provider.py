@@ -1,0 +1,194 @@
+"""OpenAI (and any OpenAI-compatible server) through the official `openai` SDK.
+
+Verdicts come back as structured output (`response_format` json_schema, strict).
+Batches use the Files + Batches APIs: one JSONL line per request with
+custom_id "item-<index>", a 24 h completion window.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import openai
+
+from llm_provider_server.domain.batch_job import BatchPoll, ItemResult, JobRecord, JobState, RequestCounts
+from llm_provider_server.domain.model import Outcome, Provider, ProviderFailure, TokenUsage, Verdict
+from llm_provider_server.domain.verdict import VERDICT_JSON_SCHEMA, parse_verdict
+from llm_provider_server.providers.base import JudgeCall
+from llm_provider_server.providers.errors import classify
+from llm_provider_server.settings import LpsSettings
+
+OPENAI_STATES = {
+    "validating": JobState.VALIDATING,
+    "in_progress": JobState.IN_PROGRESS,
+    "finalizing": JobState.FINALIZING,
+    "completed": JobState.COMPLETED,
+    "failed": JobState.FAILED,
+    "expired": JobState.EXPIRED,
+    "cancelling": JobState.CANCELLING,
+    "cancelled": JobState.CANCELLED,
+}
+DEFAULT_MAX_TOKENS = 1024
+
+
+def request_body(call: JudgeCall) -> dict[str, Any]:
+    overrides = call.spec.overrides
+    body: dict[str, Any] = {
+        "model": call.model.model_id,
+        "messages": [{"role": "system", "content": call.prompt.system}, {"role": "user", "content": call.prompt.user}],
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "comparison_verdict", "strict": True, "schema": VERDICT_JSON_SCHEMA},
+        },
+        "max_completion_tokens": overrides.max_tokens or DEFAULT_MAX_TOKENS,
+    }
+    if overrides.temperature is not None:
+        body["temperature"] = overrides.temperature
+    if overrides.reasoning_effort:
+        body["reasoning_effort"] = overrides.reasoning_effort
+    if overrides.output_verbosity:
+        body["verbosity"] = overrides.output_verbosity
+    return body
+
+
+def verdict_from_completion(completion: dict[str, Any], model: str) -> Verdict:
+    usage = completion.get("usage") or {}
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+    tokens = TokenUsage(
+        prompt_tokens=usage.get("prompt_tokens") or 0,
+        completion_tokens=usage.get("completion_tokens") or 0,
+        cache_read_tokens=cached,
+    )
+    choices = completion.get("choices") or []
+    if not choices:
+        raise ProviderFailure("UNPARSEABLE_VERDICT", "the completion has no choices", retryable=True)
+    if choices[0].get("finish_reason") == "length":
+        raise ProviderFailure("TRUNCATED", "the verdict was cut off at max_tokens", retryable=False)
+    content = (choices[0].get("message") or {}).get("content")
+    return parse_verdict(content, usage=tokens, model=completion.get("model") or model)
+
+
+class OpenAIProvider:
+    provider = Provider.OPENAI
+
+    def __init__(self, settings: LpsSettings):
+        self.client = openai.AsyncOpenAI(
+            api_key=settings.openai_api_key.get_secret_value() or "not-needed-for-local-servers",
+            base_url=settings.openai_base_url or None,
+            max_retries=0,
+            timeout=settings.provider_timeout_seconds,
+        )
+        self.batch = OpenAIBatches(self.client)
+
+    async def judge(self, call: JudgeCall) -> Verdict:
+        try:
+            completion = await self.client.chat.completions.create(**request_body(call))
+        except Exception as exc:
+            raise classify(exc, openai, "OpenAI") from exc
+        return verdict_from_completion(completion.model_dump(), call.model.model_id)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class OpenAIBatches:
+    def __init__(self, client: openai.AsyncOpenAI):
+        self.client = client
+
+    async def _call(self, coroutine):
+        try:
+            return await coroutine
+        except Exception as exc:
+            raise classify(exc, openai, "OpenAI") from exc
+
+    async def submit(self, job: JobRecord, calls: list[JudgeCall]) -> str:
+        lines = [
+            json.dumps(
+                {"custom_id": f"item-{i}", "method": "POST", "url": "/v1/chat/completions", "body": request_body(call)}
+            )
+            for i, call in enumerate(calls)
+        ]
+        upload = await self._call(
+            self.client.files.create(
+                file=(f"{job.job_id}.jsonl", "\n".join(lines).encode(), "application/jsonl"), purpose="batch"
+            )
+        )
+        batch = await self._call(
+            self.client.batches.create(
+                input_file_id=upload.id,
+                endpoint="/v1/chat/completions",
+                completion_window="24h",
+                metadata={"job_id": job.job_id},
+            )
+        )
+        return batch.id
+
+    async def poll(self, job: JobRecord) -> BatchPoll:
+        batch = await self._call(self.client.batches.retrieve(job.provider_job_id))
+        counts = batch.request_counts
+        total, done, failed = (counts.total, counts.completed, counts.failed) if counts else (job.item_count, 0, 0)
+        state = OPENAI_STATES.get(batch.status, JobState.IN_PROGRESS)
+        ready = state is not JobState.COMPLETED or bool(batch.output_file_id or batch.error_file_id)
+        errors = getattr(batch, "errors", None)
+        message = "; ".join(e.message or "" for e in (errors.data or [])) if errors and errors.data else ""
+        return BatchPoll(
+            state,
+            RequestCounts(total=total, processing=max(total - done - failed, 0), succeeded=done, errored=failed),
+            output_ready=ready,
+            error_message=message,
+        )
+
+    async def _lines(self, file_id: str | None) -> list[dict[str, Any]]:
+        if not file_id:
+            return []
+        content = await self._call(self.client.files.content(file_id))
+        return [json.loads(line) for line in content.text.splitlines() if line.strip()]
+
+    async def fetch(self, job: JobRecord, calls: list[JudgeCall]) -> dict[str, ItemResult]:
+        batch = await self._call(self.client.batches.retrieve(job.provider_job_id))
+        lines = await self._lines(batch.output_file_id) + await self._lines(batch.error_file_id)
+        by_index = {int(line["custom_id"].removeprefix("item-")): line for line in lines}
+        missing = (
+            Outcome.EXPIRED
+            if batch.status == "expired"
+            else Outcome.CANCELLED
+            if batch.status in ("cancelled", "cancelling")
+            else Outcome.FAILED
+        )
+        results: dict[str, ItemResult] = {}
+        for index, call in enumerate(calls):
+            line = by_index.get(index)
+            results[call.spec.request_id] = self._item(line, call, missing)
+        return results
+
+    @staticmethod
+    def _item(line: dict[str, Any] | None, call: JudgeCall, missing: Outcome) -> ItemResult:
+        if line is None:
+            if missing is Outcome.FAILED:
+                return ItemResult(
+                    Outcome.FAILED,
+                    failure=ProviderFailure(
+                        "BATCH_ITEM_FAILED", "the batch output has no line for this request", False
+                    ),
+                )
+            return ItemResult(missing)
+        response = line.get("response") or {}
+        if line.get("error") or response.get("status_code") != 200:
+            error = line.get("error") or (response.get("body") or {}).get("error") or {}
+            return ItemResult(
+                Outcome.FAILED,
+                failure=ProviderFailure(
+                    "BATCH_ITEM_FAILED",
+                    f"{error.get('code', 'error')}: {error.get('message', 'no message')}"[:300],
+                    False,
+                    http_status=response.get("status_code"),
+                ),
+            )
+        try:
+            return ItemResult(Outcome.SUCCEEDED, verdict=verdict_from_completion(response["body"], call.model.model_id))
+        except ProviderFailure as failure:
+            return ItemResult(Outcome.FAILED, failure=failure)
+
+    async def cancel(self, job: JobRecord) -> None:
+        await self._call(self.client.batches.cancel(job.provider_job_id))

@@ -1,0 +1,256 @@
+"""The queue worker: claims requests as the processing mode says and records their outcomes.
+
+per_request    one provider call per request; at most `max_concurrency_per_model`
+               calls per (provider, model) and `max_in_flight` in all.
+serial_bundle  claims the head of the queue and up to `bundle_max_items` compatible
+               requests in one transaction, runs them, records their results in one
+               transaction.
+batch_api      claims a compatible bundle of up to `batch_job_max_items` and hands it
+               to the batch poller as one provider batch job.
+
+A maintenance loop ends expired requests (EXPIRED result), returns requests of a
+dead worker to the queue (lease lapsed) and publishes the queue depth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Coroutine, Sequence
+
+from llm_provider_server.domain.model import Outcome, Provider, ResultRecord
+from llm_provider_server.domain.resilience import BreakerState
+from llm_provider_server.executor import Attempt, Executor, failure_result, judge_call
+from llm_provider_server.metrics import LpsMetrics
+from llm_provider_server.settings import LpsSettings, QueueProcessingMode
+from llm_provider_server.store import BatchJobStore, ClaimedRequest, LpsStore
+
+log = logging.getLogger("llm_provider_server.queue")
+
+
+# The seeds' `result` label values, so dashboards built for them keep working.
+RESULT_LABEL = {
+    Outcome.SUCCEEDED: "success",
+    Outcome.FAILED: "failure",
+    Outcome.EXPIRED: "expired",
+    Outcome.CANCELLED: "cancelled",
+}
+
+
+def observe_results(metrics: LpsMetrics, results: Sequence[ResultRecord], mode: str) -> None:
+    for result in results:
+        label = RESULT_LABEL[result.outcome]
+        metrics.callbacks.labels(mode, label).inc()
+        metrics.queue_wait.labels(mode, label).observe(max(result.completed_at - result.created_at, 0))
+        if result.outcome is Outcome.SUCCEEDED:
+            labels = (result.provider.value, result.model)
+            metrics.tokens.labels(*labels, "prompt").inc(result.usage.prompt_tokens)
+            metrics.tokens.labels(*labels, "completion").inc(result.usage.completion_tokens)
+            metrics.cost.labels(*labels).inc(result.cost_usd)
+
+
+class QueueWorker:
+    def __init__(
+        self,
+        store: LpsStore,
+        jobs: BatchJobStore,
+        executor: Executor,
+        settings: LpsSettings,
+        metrics: LpsMetrics,
+        clock: Callable[[], float] = time.time,
+        worker_id: str | None = None,
+    ):
+        self.store = store
+        self.jobs = jobs
+        self.executor = executor
+        self.settings = settings
+        self.metrics = metrics
+        self.clock = clock
+        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
+        self.mode = settings.queue_processing_mode
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._running = False
+        self._tasks: set[asyncio.Task] = set()
+        self._in_flight: Counter[tuple[Provider, str]] = Counter()
+        self._loops: list[asyncio.Task] = []
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._running = True
+        dispatch = {
+            QueueProcessingMode.PER_REQUEST: self._dispatch_per_request,
+            QueueProcessingMode.SERIAL_BUNDLE: self._dispatch_bundles,
+            QueueProcessingMode.BATCH_API: self._dispatch_batch_jobs,
+        }[self.mode]
+        self._loops = [
+            asyncio.create_task(self._guard(dispatch), name="lps-dispatch"),
+            asyncio.create_task(self._guard(self._maintain), name="lps-maintenance"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop claiming; let running attempts finish (their results are recorded)."""
+        self._running = False
+        self._wake.set()
+        self._stopping.set()
+        # Let the loops leave at their next check rather than cancelling them mid-query.
+        _, pending = await asyncio.wait(self._loops, timeout=10)
+        for loop in pending:
+            loop.cancel()
+        if self._tasks:
+            # Running calls get the grace period; any still running then is abandoned without a result,
+            # and its claim lapses so that a live server runs it again. Nothing is lost.
+            _, unfinished = await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_seconds)
+            for task in unfinished:
+                task.cancel()
+            if unfinished:
+                await asyncio.gather(*unfinished, return_exceptions=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _guard(self, loop: Callable[[], Coroutine]) -> None:
+        """Keep a loop alive through unexpected errors (a database blip must not stop the queue)."""
+        while self._running:
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("queue loop failed; restarting in 1 s")
+                await asyncio.sleep(1.0)
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.settings.idle_poll_seconds)
+        self._wake.clear()
+
+    def _spawn(self, coroutine: Coroutine, key: tuple[Provider, str], count: int) -> None:
+        self._in_flight[key] += count
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task) -> None:
+            self._tasks.discard(finished)
+            self._in_flight[key] -= count
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("attempt task failed", exc_info=finished.exception())
+            self._wake.set()
+
+        task.add_done_callback(done)
+
+    @property
+    def in_flight_total(self) -> int:
+        return sum(self._in_flight.values())
+
+    # ---- per_request ---------------------------------------------------------------------
+
+    async def _dispatch_per_request(self) -> None:
+        while self._running:
+            now = self.clock()
+            claimed_any = False
+            for provider, model in await self.store.queued_keys(now):
+                free = min(
+                    self.settings.max_in_flight - self.in_flight_total,
+                    self.settings.max_concurrency_per_model - self._in_flight[(provider, model)],
+                )
+                breaker = self.executor.runtimes[provider].breaker
+                if free <= 0 or not breaker.allows(now):
+                    continue
+                half_open = breaker.state is BreakerState.HALF_OPEN
+                claimed = await self.store.claim_requests(
+                    self.worker_id, now, self.settings.claim_lease_seconds, 1 if half_open else free, provider, model
+                )
+                if half_open and not claimed:
+                    breaker.trial_in_flight = False
+                for request in claimed:
+                    self._spawn(self._run_attempts([request]), (provider, model), 1)
+                claimed_any |= bool(claimed)
+            if not claimed_any:
+                await self._idle()
+
+    # ---- serial_bundle -------------------------------------------------------------------
+
+    async def _dispatch_bundles(self) -> None:
+        while self._running:
+            if self.in_flight_total >= self.settings.max_in_flight:
+                await self._idle()
+                continue
+            cap = min(self.settings.bundle_max_items, self.settings.max_in_flight - self.in_flight_total)
+            bundle = await self.store.claim_bundle(self.worker_id, self.clock(), self.settings.claim_lease_seconds, cap)
+            if not bundle:
+                await self._idle()
+                continue
+            self._spawn(self._run_attempts(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
+
+    async def _run_attempts(self, claimed: Sequence[ClaimedRequest]) -> None:
+        """Run requests (each isolated from the others' failures), then record every
+        outcome together and put retryable failures back with their backoff."""
+        mode = self.mode.value if self.mode is not QueueProcessingMode.BATCH_API else "per_request"
+        limit = asyncio.Semaphore(self.settings.max_concurrency_per_model)
+
+        async def one(request: ClaimedRequest) -> Attempt:
+            async with limit:
+                return await self.executor.attempt(request, mode)
+
+        attempts = await asyncio.gather(*(one(request) for request in claimed))
+        now = self.clock()
+        for attempt in attempts:
+            if attempt.retry_at is not None:
+                requeued = await self.store.requeue(
+                    self.worker_id, attempt.claimed.spec.request_id, attempt.retry_at, str(attempt.failure), now
+                )
+                if not requeued:  # cancelled meanwhile: it ends now, as cancelled
+                    await self._record_cancelled_retry(attempt, mode)
+        results = [a.result for a in attempts if a.result is not None]
+        recorded = await self.store.record_results(self.worker_id, results, self.clock())
+        observe_results(self.metrics, recorded, mode)
+
+    async def _record_cancelled_retry(self, attempt: Attempt, mode: str) -> None:
+        assert attempt.failure is not None
+        call = judge_call(attempt.claimed, self.executor.manifest)
+        result = failure_result(call, attempt.claimed, attempt.failure, mode, self.clock())
+        recorded = await self.store.record_results(self.worker_id, [result], self.clock())
+        observe_results(self.metrics, recorded, mode)
+
+    # ---- batch_api -----------------------------------------------------------------------
+
+    async def _dispatch_batch_jobs(self) -> None:
+        while self._running:
+            now = self.clock()
+            bundle = await self.store.claim_bundle(
+                self.worker_id, now, self.settings.claim_lease_seconds, self.settings.batch_job_max_items
+            )
+            if not bundle:
+                await self._idle()
+                continue
+            runtime = self.executor.runtimes[bundle[0].provider]
+            if runtime.adapter.batch is None:
+                log.warning("provider %s has no batch API; running the bundle per request", bundle[0].provider)
+                self._spawn(self._run_attempts(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
+                continue
+            job = await self.jobs.create_job_from_claims(bundle, self.worker_id, now)
+            self.metrics.batch_jobs.labels(job.provider, job.model, "scheduled").inc()
+            self.metrics.batch_items.labels(job.provider, job.model).observe(job.item_count)
+            log.info("batch job created", extra={"job_id": job.job_id, "items": job.item_count})
+
+    # ---- maintenance ---------------------------------------------------------------------
+
+    async def _maintain(self) -> None:
+        while self._running:
+            now = self.clock()
+            expired = await self.store.expire_due(now)
+            observe_results(self.metrics, expired, self.mode.value)
+            released = await self.store.release_stale_claims(now)
+            if released:
+                log.warning("returned %d requests of a worker that stopped answering to the queue", released)
+                self._wake.set()
+            for state, count in (await self.store.queue_depth()).items():
+                self.metrics.queue_depth.labels(state).set(count)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.sweep_interval_seconds)

@@ -1,0 +1,195 @@
+"""LPS use cases, between the thin servicers and the store: validate, resolve the
+provider and model, persist, deliver."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from llm_provider_server.domain.batch_job import JobRecord, JobState
+from llm_provider_server.domain.manifest import Manifest
+from llm_provider_server.domain.model import Acceptance, ComparisonSpec, Provider, ResultRecord, StoredRequest
+from llm_provider_server.domain.validation import CONSUMER, Limits, validate_batch
+from llm_provider_server.settings import LpsSettings
+from llm_provider_server.store import BatchJobStore, LpsStore, NewRequest
+from service_core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+
+
+class ComparisonService:
+    def __init__(
+        self,
+        settings: LpsSettings,
+        store: LpsStore,
+        jobs: BatchJobStore,
+        manifest: Manifest,
+        clock: Callable[[], float] = time.time,
+        on_work: Callable[[], None] = lambda: None,
+        on_job_created: Callable[[JobRecord], None] = lambda job: None,
+    ):
+        self.settings = settings
+        self.store = store
+        self.jobs = jobs
+        self.manifest = manifest
+        self.clock = clock
+        self.on_work = on_work
+        self.on_job_created = on_job_created
+        self.limits = Limits(max_essay_chars=settings.max_essay_chars)
+        self.background: set[asyncio.Task] = set()
+
+    # ---- providers -----------------------------------------------------------------------
+
+    def available_providers(self) -> set[Provider]:
+        settings = self.settings
+        if settings.use_mock_llm:
+            return set(Provider)
+        available = {Provider.MOCK} if settings.allow_mock_provider else set()
+        if settings.openai_api_key.get_secret_value() or settings.openai_base_url:
+            available.add(Provider.OPENAI)
+        if settings.anthropic_api_key.get_secret_value():
+            available.add(Provider.ANTHROPIC)
+        return available
+
+    def resolve(self, spec: ComparisonSpec) -> NewRequest:
+        """The provider and model that will actually run the request: under use_mock_llm the mock,
+        which results then report, rather than the provider that was asked for."""
+        if self.settings.use_mock_llm:
+            return NewRequest(spec, Provider.MOCK, self.manifest.default_for(Provider.MOCK).model_id)
+        provider = spec.overrides.provider or Provider(self.settings.default_provider.value)
+        model = self.manifest.resolve(provider, spec.overrides.model)
+        assert model is not None  # validated
+        return NewRequest(spec, provider, model.model_id)
+
+    def validate(
+        self, specs: Sequence[ComparisonSpec], violations: list[FieldViolation], field: str = "requests"
+    ) -> list[NewRequest]:
+        violations = violations + validate_batch(
+            list(specs),
+            manifest=self.manifest,
+            available=self.available_providers(),
+            default_provider=Provider(self.settings.default_provider.value),
+            limits=self.limits,
+            field_prefix=field,
+        )
+        if violations:
+            raise InvalidArgument(violations)
+        return [self.resolve(spec) for spec in specs]
+
+    # ---- comparisons ---------------------------------------------------------------------
+
+    async def submit(self, specs: Sequence[ComparisonSpec], violations: list[FieldViolation]) -> list[Acceptance]:
+        accepted = await self.store.submit(self.validate(specs, violations), self.clock())
+        self.on_work()
+        return accepted
+
+    async def get(self, request_id: str) -> StoredRequest:
+        stored = await self.store.get(request_id)
+        if stored is None:
+            raise NotFound(
+                f"comparisons/{request_id} does not exist",
+                reason="COMPARISON_NOT_FOUND",
+                metadata={"name": f"comparisons/{request_id}"},
+            )
+        return stored
+
+    async def cancel(self, request_id: str) -> StoredRequest:
+        stored = await self.get(request_id)
+        if stored.status.is_terminal:
+            raise FailedPrecondition(
+                f"comparisons/{request_id} has already ended ({stored.status.value})",
+                reason="COMPARISON_ENDED",
+                metadata={"state": stored.status.value},
+            )
+        cancelled = await self.store.cancel(request_id, self.clock())
+        assert cancelled is not None
+        return cancelled
+
+    async def stream(
+        self, consumer: str, after_sequence: int, lease_seconds: float, max_in_flight: int
+    ) -> AsyncIterator[ResultRecord]:
+        if not CONSUMER.match(consumer):
+            raise InvalidArgument(FieldViolation("consumer", "required: 1-64 characters of letters, digits and . _ -"))
+        if after_sequence < 0 or lease_seconds < 0 or max_in_flight < 0:
+            raise InvalidArgument(FieldViolation("after_sequence", "must not be negative"))
+        lease = lease_seconds or self.settings.result_lease_seconds
+        window = max_in_flight or self.settings.result_max_in_flight
+        subscriber = uuid.uuid4().hex
+        try:
+            while True:
+                now = self.clock()
+                room = window - await self.store.outstanding(consumer, subscriber, now)
+                leased = await self.store.lease_results(consumer, subscriber, after_sequence, now, lease, room)
+                for result in leased:
+                    yield result
+                if not leased:
+                    await self.store.wait_for_change(self.settings.idle_poll_seconds)
+        finally:
+            # Hand this subscriber's unacknowledged results back now rather than when their leases
+            # lapse. A task, because the handler is being cancelled; shutdown waits for it.
+            release = asyncio.create_task(self.store.release_leases(consumer, subscriber))
+            self.background.add(release)
+            release.add_done_callback(self.background.discard)
+
+    async def ack(self, consumer: str, request_ids: Sequence[str]) -> int:
+        if not CONSUMER.match(consumer):
+            raise InvalidArgument(FieldViolation("consumer", "required: 1-64 characters of letters, digits and . _ -"))
+        if not request_ids:
+            raise InvalidArgument(FieldViolation("request_ids", "at least one request id"))
+        return await self.store.ack(consumer, request_ids, self.clock())
+
+    # ---- batch jobs ----------------------------------------------------------------------
+
+    async def create_job(
+        self, request_id: str, specs: Sequence[ComparisonSpec], violations: list[FieldViolation]
+    ) -> JobRecord:
+        if not request_id.strip():
+            violations = [*violations, FieldViolation("request_id", "required")]
+        resolved = self.validate(specs, violations)
+        if len({(item.provider, item.model) for item in resolved}) > 1:
+            raise InvalidArgument(FieldViolation("requests", "all requests of a job must use one provider and model"))
+        job, duplicate = await self.jobs.create_job(request_id, resolved, self.clock())
+        if not duplicate:
+            self.on_job_created(job)
+        self.on_work()
+        return job
+
+    async def get_job(self, job_id: str) -> JobRecord:
+        job = await self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(
+                f"batchJobs/{job_id} does not exist",
+                reason="BATCH_JOB_NOT_FOUND",
+                metadata={"name": f"batchJobs/{job_id}"},
+            )
+        return job
+
+    async def cancel_job(self, job_id: str) -> JobRecord:
+        job = await self.get_job(job_id)
+        if job.state.is_terminal:
+            raise FailedPrecondition(
+                f"batchJobs/{job_id} has already ended ({job.state.value})",
+                reason="BATCH_JOB_ENDED",
+                metadata={"state": job.state.value},
+            )
+        cancelled = await self.jobs.request_cancel(job_id, self.clock())
+        assert cancelled is not None
+        self.on_work()
+        return cancelled
+
+    async def watch_job(self, job_id: str) -> AsyncIterator[JobRecord]:
+        job = await self.get_job(job_id)
+        yield job
+        while not job.state.is_terminal:
+            await asyncio.sleep(min(self.settings.batch_poll_interval_seconds, 0.5))
+            current = await self.get_job(job_id)
+            if (current.state, current.counts, current.updated_at) != (job.state, job.counts, job.updated_at):
+                yield current
+            job = current
+
+    async def job_comparisons(self, job_id: str) -> list[str]:
+        return [claim.spec.request_id for claim in await self.jobs.claims(job_id)]
+
+    @staticmethod
+    def job_states(values: Sequence[JobState]) -> list[JobState]:
+        return list(values)

@@ -1,0 +1,133 @@
+"""LPS servicers: thin, convert -> service -> convert."""
+
+from __future__ import annotations
+
+from huleedu.llm.v1 import batch_job_service_pb2 as jobs_pb
+from huleedu.llm.v1 import batch_job_service_pb2_grpc, comparison_pb2, llm_provider_service_pb2_grpc
+from huleedu.llm.v1 import llm_provider_service_pb2 as pb
+
+from llm_provider_server import converters
+from llm_provider_server.converters import (
+    JOB_STATE_FROM_PROTO,
+    PROVIDER_FROM_PROTO,
+    decode_page_token,
+    encode_page_token,
+    job_id_from_name,
+    request_id_from_name,
+)
+from llm_provider_server.domain.manifest import Manifest
+from llm_provider_server.service import ComparisonService
+from llm_provider_server.settings import LpsSettings
+from service_core.errors import FieldViolation, InvalidArgument
+
+
+def page_size(requested: int, default: int, maximum: int) -> int:
+    if requested < 0:
+        raise InvalidArgument(FieldViolation("page_size", "must not be negative"))
+    return min(requested or default, maximum)
+
+
+class LlmProviderServicer(llm_provider_service_pb2_grpc.LlmProviderServiceServicer):
+    def __init__(self, settings: LpsSettings, service: ComparisonService, manifest: Manifest):
+        self.settings = settings
+        self.service = service
+        self.manifest = manifest
+
+    async def SubmitComparisons(self, request: pb.SubmitComparisonsRequest, context) -> pb.SubmitComparisonsResponse:
+        specs, violations = converters.specs_from_proto(request.requests)
+        accepted = await self.service.submit(specs, violations)
+        return pb.SubmitComparisonsResponse(acceptances=[converters.acceptance_to_proto(a) for a in accepted])
+
+    async def GetComparison(self, request: pb.GetComparisonRequest, context) -> pb.GetComparisonResponse:
+        stored = await self.service.get(request_id_from_name(request.name))
+        return pb.GetComparisonResponse(comparison=converters.comparison_to_proto(stored))
+
+    async def CancelComparison(self, request: pb.CancelComparisonRequest, context) -> pb.CancelComparisonResponse:
+        stored = await self.service.cancel(request_id_from_name(request.name))
+        return pb.CancelComparisonResponse(comparison=converters.comparison_to_proto(stored))
+
+    async def StreamComparisonResults(self, request: pb.StreamComparisonResultsRequest, context):
+        lease = request.lease.ToNanoseconds() / 1e9 if request.HasField("lease") else 0.0
+        async for result in self.service.stream(request.consumer, request.after_sequence, lease, request.max_in_flight):
+            yield pb.StreamComparisonResultsResponse(result=converters.result_to_proto(result))
+
+    async def AckComparisonResults(
+        self, request: pb.AckComparisonResultsRequest, context
+    ) -> pb.AckComparisonResultsResponse:
+        count = await self.service.ack(request.consumer, list(request.request_ids))
+        return pb.AckComparisonResultsResponse(acknowledged_count=count)
+
+    async def GetMockMode(self, request: pb.GetMockModeRequest, context) -> pb.GetMockModeResponse:
+        return converters.mock_mode_response(self.settings)
+
+    async def ListModels(self, request: pb.ListModelsRequest, context) -> pb.ListModelsResponse:
+        provider = None
+        if request.provider != comparison_pb2.PROVIDER_UNSPECIFIED:
+            if request.provider not in PROVIDER_FROM_PROTO:
+                raise InvalidArgument(FieldViolation("provider", f"unknown value {request.provider}"))
+            provider = PROVIDER_FROM_PROTO[request.provider]
+        models = self.manifest.list(provider, request.include_deprecated)
+        return pb.ListModelsResponse(models=[converters.model_to_proto(m) for m in models])
+
+
+class BatchJobServicer(batch_job_service_pb2_grpc.BatchJobServiceServicer):
+    def __init__(self, service: ComparisonService):
+        self.service = service
+
+    async def _job(self, job_id: str):
+        job = await self.service.get_job(job_id)
+        return converters.job_to_proto(job, await self.service.job_comparisons(job_id))
+
+    async def CreateBatchJob(self, request: jobs_pb.CreateBatchJobRequest, context) -> jobs_pb.CreateBatchJobResponse:
+        specs, violations = converters.specs_from_proto(request.requests)
+        job = await self.service.create_job(request.request_id, specs, violations)
+        return jobs_pb.CreateBatchJobResponse(batch_job=await self._job(job.job_id))
+
+    async def GetBatchJob(self, request: jobs_pb.GetBatchJobRequest, context) -> jobs_pb.GetBatchJobResponse:
+        return jobs_pb.GetBatchJobResponse(batch_job=await self._job(job_id_from_name(request.name)))
+
+    async def ListBatchJobs(self, request: jobs_pb.ListBatchJobsRequest, context) -> jobs_pb.ListBatchJobsResponse:
+        size = page_size(request.page_size, 20, 100)
+        states = []
+        for value in request.states:
+            if value not in JOB_STATE_FROM_PROTO:
+                raise InvalidArgument(FieldViolation("states", f"unknown value {value}"))
+            states.append(JOB_STATE_FROM_PROTO[value])
+        provider = None
+        if request.provider != comparison_pb2.PROVIDER_UNSPECIFIED:
+            if request.provider not in PROVIDER_FROM_PROTO:
+                raise InvalidArgument(FieldViolation("provider", f"unknown value {request.provider}"))
+            provider = PROVIDER_FROM_PROTO[request.provider].value
+        after = None
+        if request.page_token:
+            token = decode_page_token(request.page_token)
+            after = (float(token["created_at"]), str(token["job_id"]))
+        jobs = await self.service.jobs.list(limit=size + 1, after=after, states=states, provider=provider)
+        next_token = ""
+        if len(jobs) > size:
+            jobs = jobs[:size]
+            next_token = encode_page_token({"created_at": jobs[-1].created_at, "job_id": jobs[-1].job_id})
+        return jobs_pb.ListBatchJobsResponse(
+            batch_jobs=[converters.job_to_proto(j) for j in jobs], next_page_token=next_token
+        )
+
+    async def CancelBatchJob(self, request: jobs_pb.CancelBatchJobRequest, context) -> jobs_pb.CancelBatchJobResponse:
+        job = await self.service.cancel_job(job_id_from_name(request.name))
+        return jobs_pb.CancelBatchJobResponse(batch_job=await self._job(job.job_id))
+
+    async def WatchBatchJob(self, request: jobs_pb.WatchBatchJobRequest, context):
+        async for job in self.service.watch_job(job_id_from_name(request.name)):
+            yield jobs_pb.WatchBatchJobResponse(batch_job=converters.job_to_proto(job))
+
+    async def ListBatchJobResults(
+        self, request: jobs_pb.ListBatchJobResultsRequest, context
+    ) -> jobs_pb.ListBatchJobResultsResponse:
+        job_id = job_id_from_name(request.name)
+        await self.service.get_job(job_id)
+        size = page_size(request.page_size, 100, 500)
+        offset = int(decode_page_token(request.page_token)["offset"]) if request.page_token else 0
+        results = await self.service.jobs.results(job_id, offset=offset, limit=size + 1)
+        next_token = encode_page_token({"offset": offset + size}) if len(results) > size else ""
+        return jobs_pb.ListBatchJobResultsResponse(
+            results=[converters.result_to_proto(r) for r in results[:size]], next_page_token=next_token
+        )

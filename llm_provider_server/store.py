@@ -1,0 +1,900 @@
+"""LPS persistence: the request queue, the result log and provider batch jobs.
+
+Claims are atomic: `UPDATE ... WHERE request_id IN (SELECT ... FOR UPDATE SKIP
+LOCKED) RETURNING` on PostgreSQL, so replicas never run one request twice; on
+SQLite (one process) writes are serialised by a lock. Each request gets exactly
+one row in `lps_results` (unique request_id); writers that lost their claim
+record nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from llm_provider_server.domain.batch_job import JobRecord, JobState, RequestCounts
+from llm_provider_server.domain.bundling import bundle_key
+from llm_provider_server.domain.model import (
+    Acceptance,
+    BatchingHint,
+    ComparisonSpec,
+    Outcome,
+    Overrides,
+    Provider,
+    RequestStatus,
+    ResultError,
+    ResultRecord,
+    StoredRequest,
+    TokenUsage,
+    Winner,
+)
+from service_core.db import TransactionalStore
+from service_core.errors import AlreadyExists, ResourceExhausted
+
+metadata = sa.MetaData()
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+requests_table = sa.Table(
+    "lps_requests",
+    metadata,
+    sa.Column("request_id", sa.String(128), primary_key=True),
+    sa.Column("consumer", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("bundle_key", sa.String(64), nullable=False),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("expire_at", sa.Float, nullable=False),
+    sa.Column("not_before", sa.Float, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False),
+    sa.Column("batch_job_id", sa.String(64)),
+    sa.Column("batch_index", sa.Integer),
+    sa.Column("last_error", sa.Text),
+)
+
+results_table = sa.Table(
+    "lps_results",
+    metadata,
+    sa.Column("sequence", BIG_ID, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("consumer", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("result_json", sa.Text, nullable=False),
+    sa.Column("completed_at", sa.Float, nullable=False),
+    sa.Column("acked_at", sa.Float),
+    sa.Column("leased_to", sa.String(64)),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("deliveries", sa.Integer, nullable=False),
+)
+
+jobs_table = sa.Table(
+    "lps_batch_jobs",
+    metadata,
+    sa.Column("job_id", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(128), unique=True),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("provider_job_id", sa.String(128)),
+    sa.Column("item_count", sa.Integer, nullable=False),
+    sa.Column("counts_json", sa.Text, nullable=False),
+    sa.Column("error_json", sa.Text),
+    sa.Column("cost_usd", sa.Float, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("submitted_at", sa.Float),
+    sa.Column("in_progress_at", sa.Float),
+    sa.Column("finalizing_at", sa.Float),
+    sa.Column("ended_at", sa.Float),
+    sa.Column("expire_at", sa.Float),
+    sa.Column("cancel_at", sa.Float),
+    sa.Column("cancel_sent_at", sa.Float),
+    sa.Column("next_poll_at", sa.Float, nullable=False),
+    sa.Column("poller", sa.String(64)),
+    sa.Column("poll_lease_until", sa.Float),
+)
+
+ACTIVE = (RequestStatus.QUEUED.value, RequestStatus.PROCESSING.value)
+
+
+# ---- serialisation of domain records ---------------------------------------------------------
+
+
+def spec_to_json(spec: ComparisonSpec) -> str:
+    return json.dumps(asdict(spec), sort_keys=True)
+
+
+def spec_from_json(raw: str) -> ComparisonSpec:
+    data = json.loads(raw)
+    overrides = data.pop("overrides")
+    provider = overrides.pop("provider")
+    return ComparisonSpec(
+        **{**data, "batching_hint": BatchingHint(data["batching_hint"])},
+        overrides=Overrides(provider=Provider(provider) if provider else None, **overrides),
+    )
+
+
+def result_to_json(result: ResultRecord) -> str:
+    data = asdict(result)
+    data.pop("sequence")
+    return json.dumps(data, sort_keys=True)
+
+
+def result_from_json(raw: str, sequence: int) -> ResultRecord:
+    data = json.loads(raw)
+    error, winner, usage = data.pop("error"), data.pop("winner"), data.pop("usage")
+    data.update(outcome=Outcome(data["outcome"]), provider=Provider(data["provider"]))
+    return ResultRecord(
+        **data,
+        winner=Winner(winner) if winner else None,
+        usage=TokenUsage(**usage),
+        error=ResultError(**error) if error else None,
+        sequence=sequence,
+    )
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """A validated spec with its provider and model resolved."""
+
+    spec: ComparisonSpec
+    provider: Provider
+    model: str
+
+
+@dataclass(frozen=True)
+class ClaimedRequest:
+    spec: ComparisonSpec
+    provider: Provider
+    model: str
+    created_at: float
+    attempts: int  # including this attempt
+    batch_job_id: str | None = None
+
+
+class LpsStore(TransactionalStore):
+    def __init__(
+        self, engine: AsyncEngine, *, default_ttl_seconds: float, capacity: int, queue_full_retry_seconds: float = 5.0
+    ):
+        super().__init__(engine)
+        self.default_ttl_seconds = default_ttl_seconds
+        self.capacity = capacity
+        self.queue_full_retry_seconds = queue_full_retry_seconds
+
+    def _locked(self, select: sa.Select) -> sa.Select:
+        return select if self.sqlite else select.with_for_update(skip_locked=True)
+
+    # ---- submission ----------------------------------------------------------------------
+
+    async def submit(self, new: Sequence[NewRequest], now: float) -> list[Acceptance]:
+        """Persist requests before answering. Known request ids return their original
+        acceptance; when the queue cannot take all new requests, none is accepted."""
+        ids = [item.spec.request_id for item in new]
+        async with self.transaction() as connection:
+            existing = {
+                row.request_id: row
+                for row in (
+                    await connection.execute(
+                        sa.select(
+                            requests_table.c.request_id, requests_table.c.status, requests_table.c.created_at
+                        ).where(requests_table.c.request_id.in_(ids))
+                    )
+                ).all()
+            }
+            fresh = [item for item in new if item.spec.request_id not in existing]
+            active = (
+                await connection.execute(
+                    sa.select(sa.func.count()).select_from(requests_table).where(requests_table.c.status.in_(ACTIVE))
+                )
+            ).scalar_one()
+            if fresh and active + len(fresh) > self.capacity:
+                raise ResourceExhausted(
+                    f"queue is full ({active} of {self.capacity} requests active); nothing from this call was accepted",
+                    retry_after_seconds=self.queue_full_retry_seconds,
+                    reason="QUEUE_FULL",
+                    metadata={"capacity": str(self.capacity), "active": str(active)},
+                )
+            if fresh:
+                await connection.execute(requests_table.insert(), [self._row(item, now) for item in fresh])
+        acceptances = []
+        position = active
+        for item in new:
+            if (row := existing.get(item.spec.request_id)) is not None:
+                acceptances.append(Acceptance(row.request_id, RequestStatus(row.status), row.created_at, True))
+            else:
+                position += 1
+                acceptances.append(Acceptance(item.spec.request_id, RequestStatus.QUEUED, now, False, position))
+        return acceptances
+
+    def _row(
+        self,
+        item: NewRequest,
+        now: float,
+        status: RequestStatus = RequestStatus.QUEUED,
+        batch_job_id: str | None = None,
+        batch_index: int | None = None,
+    ) -> dict[str, Any]:
+        spec = item.spec
+        ttl = spec.ttl_seconds or self.default_ttl_seconds
+        return {
+            "request_id": spec.request_id,
+            "consumer": spec.consumer,
+            "status": status.value,
+            "priority": spec.priority,
+            "provider": item.provider.value,
+            "model": item.model,
+            "bundle_key": bundle_key(spec, item.provider, item.model),
+            "spec_json": spec_to_json(spec),
+            "created_at": now,
+            "updated_at": now,
+            "expire_at": now + ttl,
+            "not_before": now,
+            "attempts": 0,
+            "claimed_by": None,
+            "lease_until": None,
+            "cancel_requested": False,
+            "batch_job_id": batch_job_id,
+            "batch_index": batch_index,
+            "last_error": None,
+        }
+
+    # ---- claiming ------------------------------------------------------------------------
+
+    def _claimable(self, now: float) -> sa.Select:
+        r = requests_table.c
+        return (
+            sa.select(r.request_id)
+            .where(
+                r.status == RequestStatus.QUEUED.value, r.not_before <= now, r.expire_at > now, r.batch_job_id.is_(None)
+            )
+            .order_by(r.priority.desc(), r.created_at, r.request_id)
+        )
+
+    async def _claim(
+        self, connection: AsyncConnection, ids_select: sa.Select, worker: str, now: float, lease: float
+    ) -> list[ClaimedRequest]:
+        r = requests_table.c
+        rows = (
+            await connection.execute(
+                requests_table.update()
+                .where(r.request_id.in_(ids_select.scalar_subquery()), r.status == RequestStatus.QUEUED.value)
+                .values(
+                    status=RequestStatus.PROCESSING.value,
+                    claimed_by=worker,
+                    lease_until=now + lease,
+                    attempts=r.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(r.spec_json, r.provider, r.model, r.created_at, r.attempts, r.priority)
+            )
+        ).all()
+        rows.sort(key=lambda row: (-row.priority, row.created_at))
+        return [
+            ClaimedRequest(
+                spec_from_json(row.spec_json), Provider(row.provider), row.model, row.created_at, row.attempts
+            )
+            for row in rows
+        ]
+
+    async def claim_requests(
+        self,
+        worker: str,
+        now: float,
+        lease: float,
+        limit: int,
+        provider: Provider | None = None,
+        model: str | None = None,
+    ) -> list[ClaimedRequest]:
+        select = self._claimable(now).limit(limit)
+        if provider is not None:
+            select = select.where(requests_table.c.provider == provider.value)
+        if model is not None:
+            select = select.where(requests_table.c.model == model)
+        async with self.transaction() as connection:
+            return await self._claim(connection, self._locked(select), worker, now, lease)
+
+    async def claim_bundle(self, worker: str, now: float, lease: float, cap: int) -> list[ClaimedRequest]:
+        """The head of the queue and up to cap-1 compatible requests, in one transaction."""
+        r = requests_table.c
+        async with self.transaction() as connection:
+            head = (
+                await connection.execute(self._locked(self._claimable(now).add_columns(r.bundle_key).limit(1)))
+            ).first()
+            if head is None:
+                return []
+            select = self._claimable(now).where(r.bundle_key == head.bundle_key).limit(cap)
+            return await self._claim(connection, self._locked(select), worker, now, lease)
+
+    async def queued_keys(self, now: float) -> list[tuple[Provider, str]]:
+        """(provider, model) pairs that have claimable work."""
+        r = requests_table.c
+        async with self.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(r.provider, r.model)
+                    .distinct()
+                    .where(
+                        r.status == RequestStatus.QUEUED.value,
+                        r.not_before <= now,
+                        r.expire_at > now,
+                        r.batch_job_id.is_(None),
+                    )
+                )
+            ).all()
+        return [(Provider(row.provider), row.model) for row in rows]
+
+    # ---- outcomes ------------------------------------------------------------------------
+
+    async def record_results(
+        self, worker: str | None, results: Sequence[ResultRecord], now: float, connection: AsyncConnection | None = None
+    ) -> list[ResultRecord]:
+        """Record outcomes of claimed requests in one transaction. A request whose claim this
+        worker no longer holds is skipped (someone else owns it now). A request cancelled
+        while it ran ends CANCELLED."""
+        if not results:
+            return []
+        if connection is None:
+            async with self.transaction() as own:
+                recorded = await self.record_results(worker, results, now, own)
+            if recorded:
+                await self.notify()
+            return recorded
+        r = requests_table.c
+        owned = sa.select(r.request_id, r.cancel_requested).where(
+            r.request_id.in_([res.request_id for res in results]), r.status == RequestStatus.PROCESSING.value
+        )
+        if worker is not None:
+            owned = owned.where(r.claimed_by == worker)
+        rows = {row.request_id: row.cancel_requested for row in (await connection.execute(owned)).all()}
+        recorded = []
+        for result in results:
+            if result.request_id not in rows:
+                continue
+            if rows[result.request_id] and result.outcome is not Outcome.CANCELLED:
+                result = cancelled_result(result, now)
+            recorded.append(result)
+        await self._insert_results(connection, recorded, now)
+        return recorded
+
+    async def _insert_results(self, connection: AsyncConnection, results: Sequence[ResultRecord], now: float) -> None:
+        if not results:
+            return
+        await connection.execute(
+            results_table.insert(),
+            [
+                {
+                    "request_id": res.request_id,
+                    "consumer": res.consumer,
+                    "outcome": res.outcome.value,
+                    "result_json": result_to_json(res),
+                    "completed_at": res.completed_at,
+                    "acked_at": None,
+                    "leased_to": None,
+                    "lease_until": None,
+                    "deliveries": 0,
+                }
+                for res in results
+            ],
+        )
+        for outcome in {res.outcome for res in results}:
+            ids = [res.request_id for res in results if res.outcome is outcome]
+            await connection.execute(
+                requests_table.update()
+                .where(requests_table.c.request_id.in_(ids))
+                .values(status=outcome.value, claimed_by=None, lease_until=None, updated_at=now)
+            )
+
+    async def requeue(self, worker: str, request_id: str, not_before: float, error: str, now: float) -> bool:
+        """Put a claimed request back for a later attempt (a retryable failure)."""
+        r = requests_table.c
+        async with self.transaction() as connection:
+            updated = await connection.execute(
+                requests_table.update()
+                .where(
+                    r.request_id == request_id,
+                    r.claimed_by == worker,
+                    r.status == RequestStatus.PROCESSING.value,
+                    r.cancel_requested.is_(False),
+                )
+                .values(
+                    status=RequestStatus.QUEUED.value,
+                    claimed_by=None,
+                    lease_until=None,
+                    not_before=not_before,
+                    last_error=error,
+                    updated_at=now,
+                )
+            )
+        return updated.rowcount == 1
+
+    async def expire_due(self, now: float, limit: int = 500) -> list[ResultRecord]:
+        """Queued requests past their time to live end EXPIRED."""
+        r = requests_table.c
+        async with self.transaction() as connection:
+            select = self._locked(
+                sa.select(r.request_id).where(r.status == RequestStatus.QUEUED.value, r.expire_at <= now).limit(limit)
+            )
+            rows = (
+                await connection.execute(
+                    requests_table.update()
+                    .where(r.request_id.in_(select.scalar_subquery()), r.status == RequestStatus.QUEUED.value)
+                    .values(status=RequestStatus.PROCESSING.value, claimed_by="expiry")
+                    .returning(r.spec_json, r.provider, r.model, r.created_at, r.attempts)
+                )
+            ).all()
+            results = [
+                terminal_result(
+                    spec_from_json(row.spec_json),
+                    Provider(row.provider),
+                    row.model,
+                    row.created_at,
+                    row.attempts,
+                    Outcome.EXPIRED,
+                    now,
+                )
+                for row in rows
+            ]
+            await self._insert_results(connection, results, now)
+        if results:
+            await self.notify()
+        return results
+
+    async def release_stale_claims(self, now: float) -> int:
+        """Requests whose worker died (lease lapsed) go back to the queue."""
+        r = requests_table.c
+        async with self.transaction() as connection:
+            released = await connection.execute(
+                requests_table.update()
+                .where(r.status == RequestStatus.PROCESSING.value, r.batch_job_id.is_(None), r.lease_until < now)
+                .values(status=RequestStatus.QUEUED.value, claimed_by=None, lease_until=None, updated_at=now)
+            )
+        return released.rowcount
+
+    async def cancel(self, request_id: str, now: float) -> StoredRequest | None:
+        """Queued: ends CANCELLED now. Running: ends CANCELLED when its call returns.
+        Returns the request as it stands, or None when unknown."""
+        r = requests_table.c
+        async with self.transaction() as connection:
+            row = (await connection.execute(sa.select(requests_table).where(r.request_id == request_id))).first()
+            if row is None:
+                return None
+            if row.status == RequestStatus.QUEUED.value:
+                result = terminal_result(
+                    spec_from_json(row.spec_json),
+                    Provider(row.provider),
+                    row.model,
+                    row.created_at,
+                    row.attempts,
+                    Outcome.CANCELLED,
+                    now,
+                )
+                await self._insert_results(connection, [result], now)
+            elif row.status == RequestStatus.PROCESSING.value:
+                await connection.execute(
+                    requests_table.update()
+                    .where(r.request_id == request_id)
+                    .values(cancel_requested=True, updated_at=now)
+                )
+        await self.notify()
+        return await self.get(request_id)
+
+    # ---- reading -------------------------------------------------------------------------
+
+    async def get(self, request_id: str) -> StoredRequest | None:
+        r, res = requests_table.c, results_table.c
+        async with self.engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    sa.select(requests_table, res.result_json, res.sequence)
+                    .select_from(requests_table.outerjoin(results_table, res.request_id == r.request_id))
+                    .where(r.request_id == request_id)
+                )
+            ).first()
+        if row is None:
+            return None
+        return StoredRequest(
+            spec=spec_from_json(row.spec_json),
+            status=RequestStatus(row.status),
+            provider=Provider(row.provider),
+            model=row.model,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            expire_at=row.expire_at,
+            attempts=row.attempts,
+            batch_job_id=row.batch_job_id,
+            cancel_requested=row.cancel_requested,
+            result=result_from_json(row.result_json, row.sequence) if row.result_json else None,
+        )
+
+    async def queue_depth(self) -> dict[str, int]:
+        r = requests_table.c
+        async with self.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(r.status, sa.func.count()).where(r.status.in_(ACTIVE)).group_by(r.status)
+                )
+            ).all()
+        depth = dict.fromkeys(ACTIVE, 0)
+        depth.update({row[0]: row[1] for row in rows})
+        return depth
+
+    # ---- delivery ------------------------------------------------------------------------
+
+    async def lease_results(
+        self, consumer: str, subscriber: str, after_sequence: int, now: float, lease: float, limit: int
+    ) -> list[ResultRecord]:
+        """Lease up to `limit` unacknowledged results nobody else holds, oldest first."""
+        if limit <= 0:
+            return []
+        res = results_table.c
+        async with self.transaction() as connection:
+            select = self._locked(
+                sa.select(res.sequence)
+                .where(
+                    res.consumer == consumer,
+                    res.acked_at.is_(None),
+                    res.sequence > after_sequence,
+                    sa.or_(res.lease_until.is_(None), res.lease_until < now),
+                )
+                .order_by(res.sequence)
+                .limit(limit)
+            )
+            rows = (
+                await connection.execute(
+                    results_table.update()
+                    .where(res.sequence.in_(select.scalar_subquery()))
+                    .values(leased_to=subscriber, lease_until=now + lease, deliveries=res.deliveries + 1)
+                    .returning(res.sequence, res.result_json)
+                )
+            ).all()
+        return sorted((result_from_json(row.result_json, row.sequence) for row in rows), key=lambda x: x.sequence)
+
+    async def outstanding(self, consumer: str, subscriber: str, now: float) -> int:
+        """Results leased to this subscriber and not yet acknowledged."""
+        res = results_table.c
+        async with self.engine.connect() as connection:
+            return (
+                await connection.execute(
+                    sa.select(sa.func.count())
+                    .select_from(results_table)
+                    .where(
+                        res.consumer == consumer,
+                        res.leased_to == subscriber,
+                        res.acked_at.is_(None),
+                        res.lease_until >= now,
+                    )
+                )
+            ).scalar_one()
+
+    async def ack(self, consumer: str, request_ids: Sequence[str], now: float) -> int:
+        res = results_table.c
+        async with self.transaction() as connection:
+            updated = await connection.execute(
+                results_table.update()
+                .where(res.consumer == consumer, res.request_id.in_(list(request_ids)), res.acked_at.is_(None))
+                .values(acked_at=now, leased_to=None, lease_until=None)
+            )
+        return updated.rowcount
+
+    async def release_leases(self, consumer: str, subscriber: str) -> None:
+        """A subscriber that went away hands its unacknowledged results back at once."""
+        res = results_table.c
+        async with self.transaction() as connection:
+            await connection.execute(
+                results_table.update()
+                .where(res.consumer == consumer, res.leased_to == subscriber, res.acked_at.is_(None))
+                .values(leased_to=None, lease_until=None)
+            )
+        await self.notify()
+
+
+def terminal_result(
+    spec: ComparisonSpec,
+    provider: Provider,
+    model: str,
+    created_at: float,
+    attempts: int,
+    outcome: Outcome,
+    now: float,
+    processing_mode: str = "",
+) -> ResultRecord:
+    """A result for a request that ends without a verdict (expired or cancelled)."""
+    error = {
+        Outcome.EXPIRED: ResultError(
+            "DEADLINE_EXCEEDED", "REQUEST_EXPIRED", "the request's time to live passed before it was judged"
+        ),
+        Outcome.CANCELLED: ResultError("CANCELLED", "REQUEST_CANCELLED", "the request was cancelled"),
+    }[outcome]
+    return ResultRecord(
+        request_id=spec.request_id,
+        consumer=spec.consumer,
+        outcome=outcome,
+        provider=provider,
+        model=model,
+        processing_mode=processing_mode,
+        prompt_sha256="",
+        template_version="",
+        created_at=created_at,
+        completed_at=now,
+        attempts=attempts,
+        metadata=dict(spec.metadata),
+        correlation_id=spec.correlation_id,
+        error=error,
+    )
+
+
+def cancelled_result(result: ResultRecord, now: float) -> ResultRecord:
+    return replace(
+        result,
+        outcome=Outcome.CANCELLED,
+        winner=None,
+        confidence=0.0,
+        justification="",
+        error=ResultError("CANCELLED", "REQUEST_CANCELLED", "the request was cancelled while it ran"),
+        completed_at=now,
+    )
+
+
+# ---- provider batch jobs ------------------------------------------------------------------------
+
+TERMINAL_JOB_STATES = tuple(s.value for s in JobState if s.is_terminal)
+
+
+def job_from_row(row: Any) -> JobRecord:
+    error = json.loads(row.error_json) if row.error_json else {}
+    return JobRecord(
+        job_id=row.job_id,
+        provider=row.provider,
+        model=row.model,
+        state=JobState(row.state),
+        item_count=row.item_count,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        counts=RequestCounts(**json.loads(row.counts_json)),
+        request_id=row.request_id,
+        provider_job_id=row.provider_job_id,
+        submitted_at=row.submitted_at,
+        in_progress_at=row.in_progress_at,
+        finalizing_at=row.finalizing_at,
+        ended_at=row.ended_at,
+        expire_at=row.expire_at,
+        cancel_at=row.cancel_at,
+        cost_usd=row.cost_usd,
+        error_reason=error.get("reason", ""),
+        error_message=error.get("message", ""),
+    )
+
+
+class BatchJobStore:
+    """Jobs live beside the queue: a job's requests stay PROCESSING with `batch_job_id` set
+    until the poller records their outcomes."""
+
+    def __init__(self, store: LpsStore):
+        self.store = store
+
+    def _job_row(
+        self, job_id: str, provider: str, model: str, count: int, now: float, request_id: str | None
+    ) -> dict[str, Any]:
+        return {
+            "job_id": job_id,
+            "request_id": request_id,
+            "provider": provider,
+            "model": model,
+            "state": JobState.VALIDATING.value,
+            "provider_job_id": None,
+            "item_count": count,
+            "counts_json": json.dumps(asdict(RequestCounts(total=count, processing=count))),
+            "error_json": None,
+            "cost_usd": 0.0,
+            "created_at": now,
+            "updated_at": now,
+            "next_poll_at": now,
+        }
+
+    async def create_job_from_claims(self, claims: Sequence[ClaimedRequest], worker: str, now: float) -> JobRecord:
+        job_id = uuid.uuid4().hex
+        r = requests_table.c
+        async with self.store.transaction() as connection:
+            await connection.execute(
+                jobs_table.insert(),
+                [self._job_row(job_id, claims[0].provider.value, claims[0].model, len(claims), now, None)],
+            )
+            await connection.execute(
+                requests_table.update()
+                .where(r.request_id == sa.bindparam("rid"), r.claimed_by == worker)
+                .values(batch_job_id=job_id, batch_index=sa.bindparam("idx"), updated_at=now),
+                [{"rid": c.spec.request_id, "idx": i} for i, c in enumerate(claims)],
+            )
+        job = await self.get(job_id)
+        assert job is not None
+        return job
+
+    async def create_job(self, request_id: str, new: Sequence[NewRequest], now: float) -> tuple[JobRecord, bool]:
+        """CreateBatchJob: the requests and their job in one transaction. Idempotent by request_id."""
+        if (existing := await self.get_by_request_id(request_id)) is not None:
+            return existing, True
+        job_id = uuid.uuid4().hex
+        ids = [item.spec.request_id for item in new]
+        async with self.store.transaction() as connection:
+            taken = (
+                (
+                    await connection.execute(
+                        sa.select(requests_table.c.request_id).where(requests_table.c.request_id.in_(ids))
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if taken:
+                raise AlreadyExists(
+                    f"comparison request ids already used: {', '.join(sorted(taken)[:5])}",
+                    reason="REQUEST_ID_IN_USE",
+                    metadata={"requestIds": ",".join(sorted(taken)[:20])},
+                )
+            active = (
+                await connection.execute(
+                    sa.select(sa.func.count()).select_from(requests_table).where(requests_table.c.status.in_(ACTIVE))
+                )
+            ).scalar_one()
+            if active + len(new) > self.store.capacity:
+                raise ResourceExhausted(
+                    f"queue is full ({active} of {self.store.capacity} requests active)",
+                    retry_after_seconds=self.store.queue_full_retry_seconds,
+                    reason="QUEUE_FULL",
+                )
+            await connection.execute(
+                jobs_table.insert(),
+                [self._job_row(job_id, new[0].provider.value, new[0].model, len(new), now, request_id)],
+            )
+            rows = []
+            for index, item in enumerate(new):
+                row = self.store._row(item, now, RequestStatus.PROCESSING, job_id, index)
+                row.update(claimed_by=f"job:{job_id}", attempts=1)
+                rows.append(row)
+            await connection.execute(requests_table.insert(), rows)
+        job = await self.get(job_id)
+        assert job is not None
+        return job, False
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        async with self.store.engine.connect() as connection:
+            row = (await connection.execute(sa.select(jobs_table).where(jobs_table.c.job_id == job_id))).first()
+        return job_from_row(row) if row else None
+
+    async def get_by_request_id(self, request_id: str) -> JobRecord | None:
+        async with self.store.engine.connect() as connection:
+            row = (await connection.execute(sa.select(jobs_table).where(jobs_table.c.request_id == request_id))).first()
+        return job_from_row(row) if row else None
+
+    async def list(
+        self, *, limit: int, after: tuple[float, str] | None, states: Sequence[JobState], provider: str | None
+    ) -> list[JobRecord]:
+        j = jobs_table.c
+        select = sa.select(jobs_table).order_by(j.created_at.desc(), j.job_id.desc()).limit(limit)
+        if after is not None:
+            older = sa.or_(j.created_at < after[0], sa.and_(j.created_at == after[0], j.job_id < after[1]))
+            select = select.where(older)
+        if states:
+            select = select.where(j.state.in_([s.value for s in states]))
+        if provider:
+            select = select.where(j.provider == provider)
+        async with self.store.engine.connect() as connection:
+            return [job_from_row(row) for row in (await connection.execute(select)).all()]
+
+    async def claims(self, job_id: str) -> list[ClaimedRequest]:
+        r = requests_table.c
+        async with self.store.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(r.spec_json, r.provider, r.model, r.created_at, r.attempts)
+                    .where(r.batch_job_id == job_id)
+                    .order_by(r.batch_index)
+                )
+            ).all()
+        return [
+            ClaimedRequest(
+                spec_from_json(row.spec_json), Provider(row.provider), row.model, row.created_at, row.attempts, job_id
+            )
+            for row in rows
+        ]
+
+    async def results(self, job_id: str, *, offset: int, limit: int) -> list[ResultRecord]:
+        r, res = requests_table.c, results_table.c
+        async with self.store.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(res.result_json, res.sequence)
+                    .select_from(results_table.join(requests_table, res.request_id == r.request_id))
+                    .where(r.batch_job_id == job_id)
+                    .order_by(r.batch_index)
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).all()
+        return [result_from_json(row.result_json, row.sequence) for row in rows]
+
+    async def claim_due(self, poller: str, now: float, lease: float, limit: int) -> list[JobRecord]:
+        j = jobs_table.c
+        async with self.store.transaction() as connection:
+            select = self.store._locked(
+                sa.select(j.job_id)
+                .where(
+                    j.state.not_in(TERMINAL_JOB_STATES),
+                    j.next_poll_at <= now,
+                    sa.or_(j.poll_lease_until.is_(None), j.poll_lease_until < now),
+                )
+                .order_by(j.next_poll_at)
+                .limit(limit)
+            )
+            rows = (
+                await connection.execute(
+                    jobs_table.update()
+                    .where(j.job_id.in_(select.scalar_subquery()))
+                    .values(poller=poller, poll_lease_until=now + lease)
+                    .returning(*jobs_table.c)
+                )
+            ).all()
+        return [job_from_row(row) for row in rows]
+
+    async def update(self, job_id: str, poller: str, now: float, next_poll_at: float, **fields: Any) -> None:
+        j = jobs_table.c
+        values = {self._column(k): self._value(k, v) for k, v in fields.items()}
+        async with self.store.transaction() as connection:
+            await connection.execute(
+                jobs_table.update()
+                .where(j.job_id == job_id, j.poller == poller)
+                .values(**values, updated_at=now, next_poll_at=next_poll_at, poller=None, poll_lease_until=None)
+            )
+
+    async def finish(
+        self, job_id: str, poller: str, results: Sequence[ResultRecord], now: float, **fields: Any
+    ) -> list[ResultRecord]:
+        """Record the job's item outcomes and its end state in one transaction."""
+        j = jobs_table.c
+        values = {self._column(k): self._value(k, v) for k, v in fields.items()}
+        async with self.store.transaction() as connection:
+            owned = await connection.execute(
+                jobs_table.update()
+                .where(j.job_id == job_id, j.poller == poller)
+                .values(**values, updated_at=now, poller=None, poll_lease_until=None)
+            )
+            recorded = await self.store.record_results(None, results, now, connection) if owned.rowcount else []
+        if recorded:
+            await self.store.notify()
+        return recorded
+
+    async def request_cancel(self, job_id: str, now: float) -> JobRecord | None:
+        j = jobs_table.c
+        async with self.store.transaction() as connection:
+            await connection.execute(
+                jobs_table.update()
+                .where(j.job_id == job_id, j.state.not_in(TERMINAL_JOB_STATES), j.cancel_at.is_(None))
+                .values(cancel_at=now, state=JobState.CANCELLING.value, updated_at=now, next_poll_at=now)
+            )
+        return await self.get(job_id)
+
+    @staticmethod
+    def _column(name: str) -> str:
+        return {"counts": "counts_json", "error": "error_json"}.get(name, name)
+
+    @staticmethod
+    def _value(name: str, value: Any) -> Any:
+        if name == "counts":
+            return json.dumps(asdict(value))
+        if name == "error":
+            return json.dumps(value) if value else None
+        if name == "state":
+            return value.value
+        return value
