@@ -1,0 +1,1 @@
+"""CJ server: assessments by comparative judgement: pairs, scores, stopping, grades."""

@@ -1,0 +1,93 @@
+"""Wiring: settings, database, the LLM provider client, background tasks, servicer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+from huleedu.cj.v1 import cj_assessment_service_pb2, cj_assessment_service_pb2_grpc
+from prometheus_client import CollectorRegistry
+
+from cj_server.lps_client import LpsClient
+from cj_server.metrics import CjMetrics
+from cj_server.outbox import OutboxRelay
+from cj_server.service import AssessmentService
+from cj_server.servicer import CjAssessmentServicer
+from cj_server.settings import CjSettings
+from cj_server.store import CjStore
+from service_core.db import Database
+from service_core.server import GrpcServer, Service
+from service_core.settings import default_sqlite_url
+
+SERVER_NAME = "cj_server"
+ERROR_DOMAIN = "cj.huleedu.dev"
+MIGRATIONS = Path(__file__).parent / "migrations"
+CJ_SERVICE = cj_assessment_service_pb2.DESCRIPTOR.services_by_name["CjAssessmentService"].full_name
+add_servicer = cj_assessment_service_pb2_grpc.add_CjAssessmentServiceServicer_to_server
+log = logging.getLogger("cj_server")
+
+
+class CjApp:
+    def __init__(self, settings: CjSettings, registry: CollectorRegistry | None = None, clock=time.time):
+        self.settings = settings
+        self.registry = registry or CollectorRegistry()
+        self.metrics = CjMetrics(self.registry)
+        self.database = Database(
+            settings.database_url or default_sqlite_url(SERVER_NAME), MIGRATIONS, "cj_alembic_version"
+        )
+        self.store = CjStore(self.database.engine)
+        self.lps = LpsClient(settings)
+        self.service = AssessmentService(settings, self.store, self.lps, self.metrics, clock)
+        self.outbox = OutboxRelay(self.store, settings, self.metrics, clock)
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        await self.database.open()
+        self._stop.clear()
+        self._tasks = [
+            asyncio.create_task(self.service.consume_results(self._stop), name="cj-results"),
+            asyncio.create_task(self._sweep(), name="cj-sweeper"),
+            asyncio.create_task(self.outbox.run(self._stop), name="cj-outbox"),
+        ]
+        for assessment_id in await self.store.running_ids():  # carry on after a restart
+            self.service.request_advance(assessment_id)
+
+    async def _sweep(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.settings.sweep_interval_seconds)
+            if not self._stop.is_set():
+                try:
+                    await self.service.sweep()
+                except Exception:  # the next sweep tries again
+                    log.exception("sweep failed")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.service.drain()
+        await self.lps.close()
+        await self.outbox.close()
+        await self.database.close()
+
+    def grpc_server(self) -> GrpcServer:
+        servicer = CjAssessmentServicer(self.service)
+        return GrpcServer(
+            name=SERVER_NAME,
+            settings=self.settings,
+            error_domain=ERROR_DOMAIN,
+            registry=self.registry,
+            services=[Service(CJ_SERVICE, lambda server: add_servicer(servicer, server))],
+            on_start=[self.start],
+            on_stop=[self.stop],
+        )
+
+
+def build_server(settings: CjSettings | None = None, registry: CollectorRegistry | None = None) -> GrpcServer:
+    return CjApp(settings or CjSettings(), registry).grpc_server()

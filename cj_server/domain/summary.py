@@ -1,0 +1,110 @@
+"""The final result of an assessment: ranks, scores with standard errors, reliability,
+position bias and grade projections, from the fit and the anchors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cj_server.domain.bradley_terry import Fit
+from cj_server.domain.grading import GradeScale, Projection, calibrate, project
+from cj_server.domain.reliability import scale_separation_reliability
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    essay_id: str
+    is_anchor: bool
+    anchor_grade: str
+
+
+@dataclass(frozen=True)
+class EssaySummary:
+    essay_id: str
+    is_anchor: bool
+    anchor_grade: str
+    rank: int
+    student_rank: int
+    score: float
+    standard_error: float
+    comparisons: int
+    wins: int
+    projection: Projection | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    essays: list[EssaySummary]
+    ssr: float
+    split_half: float
+    mean_se: float
+    first_position_win_rate: float
+    position_bias: float
+    position_bias_se: float
+    grades_projected: bool
+    grades_note: str
+    boundaries: list[tuple[str, str, float]]
+
+
+def summarize(
+    items: list[ItemInfo], outcomes: list[tuple[int, int, bool]], result: Fit, split_half: float, scale: GradeScale
+) -> Summary:
+    n = len(items)
+    counts, wins = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
+    for first, second, first_won in outcomes:
+        counts[first] += 1
+        counts[second] += 1
+        wins[first if first_won else second] += 1
+    order = np.argsort(-result.scores, kind="stable")
+    anchors = [i for i, item in enumerate(items) if item.is_anchor]
+    calibration = None
+    note = ""
+    if not anchors:
+        note = "no anchor essays: scores and ranks only"
+    else:
+        calibration = calibrate(scale, [items[i].anchor_grade for i in anchors], result.scores[anchors])
+        if calibration is None:
+            note = "anchors cover fewer than two grades: scores and ranks only"
+    student_rank = 0
+    essays = []
+    for rank, index in enumerate(order, start=1):
+        item = items[index]
+        if not item.is_anchor:
+            student_rank += 1
+        projection = (
+            project(calibration, float(result.scores[index]), float(result.standard_errors[index]))
+            if calibration
+            else None
+        )
+        essays.append(
+            EssaySummary(
+                item.essay_id,
+                item.is_anchor,
+                item.anchor_grade,
+                rank,
+                0 if item.is_anchor else student_rank,
+                float(result.scores[index]),
+                float(result.standard_errors[index]),
+                int(counts[index]),
+                int(wins[index]),
+                projection,
+            )
+        )
+    boundaries = []
+    if calibration is not None:
+        grades = scale.grades
+        boundaries = [(grades[g], grades[g + 1], float(b)) for g, b in enumerate(calibration.boundaries)]
+    first_wins = sum(1 for _, _, first_won in outcomes if first_won)
+    return Summary(
+        essays=essays,
+        ssr=scale_separation_reliability(result),
+        split_half=split_half,
+        mean_se=float(np.mean(result.standard_errors)),
+        first_position_win_rate=first_wins / len(outcomes) if outcomes else 0.0,
+        position_bias=result.position_bias,
+        position_bias_se=result.position_bias_se,
+        grades_projected=calibration is not None,
+        grades_note=note,
+        boundaries=boundaries,
+    )

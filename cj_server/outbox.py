@@ -1,0 +1,93 @@
+"""Delivers the outbox to the result aggregator (RAS) until each row is acknowledged.
+
+Rows are written in the same transaction as the state change they announce; this
+relay sends them in order with their idempotency keys (event ids), and retries with
+exponential backoff, so RAS being down delays delivery but loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import grpc
+from huleedu.results.v1 import result_aggregator_service_pb2 as ras_pb
+from huleedu.results.v1 import result_aggregator_service_pb2_grpc as ras_grpc
+
+from cj_server.metrics import CjMetrics
+from cj_server.settings import CjSettings
+from cj_server.store import CjStore
+
+log = logging.getLogger("cj_server.outbox")
+
+
+class OutboxRelay:
+    def __init__(
+        self, store: CjStore, settings: CjSettings, metrics: CjMetrics, clock: Callable[[], float] = time.time
+    ):
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics
+        self.clock = clock
+        self.channel: grpc.aio.Channel | None = None  # made in run(), inside the running event loop
+        self.stub: ras_grpc.ResultAggregatorServiceStub | None = None
+        token = settings.ras_token.get_secret_value()
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if self.settings.ras_target and self.channel is None:
+            self.channel = grpc.aio.insecure_channel(self.settings.ras_target)
+            self.stub = ras_grpc.ResultAggregatorServiceStub(self.channel)
+        if self.stub is None:
+            log.warning("CJ_RAS_TARGET is not set: results stay in the outbox until a result aggregator is configured")
+            return
+        while not stop.is_set():
+            try:
+                await self.deliver_due()
+            except Exception:
+                log.exception("outbox round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.outbox_interval_seconds)
+
+    async def deliver_due(self) -> int:
+        delivered = 0
+        for row in await self.store.due_outbox(self.clock()):
+            try:
+                await self._send(row["kind"], row["payload"])
+            except grpc.aio.AioRpcError as error:
+                delay = min(60.0, 2.0 ** row["attempts"])
+                await self.store.mark_outbox(
+                    row["outbox_id"],
+                    delivered_at=None,
+                    next_attempt_at=self.clock() + delay,
+                    error=f"{error.code().name}: {error.details()}"[:500],
+                )
+                if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    return delivered  # RAS is down: keep the order, try again later
+                continue
+            await self.store.mark_outbox(
+                row["outbox_id"], delivered_at=self.clock(), next_attempt_at=self.clock(), error=None
+            )
+            self.metrics.outbox_delivered.labels(row["kind"]).inc()
+            delivered += 1
+        return delivered
+
+    async def _send(self, kind: str, payload: bytes) -> None:
+        assert self.stub is not None
+        if kind == "phase_outcome":
+            await self.stub.RecordPhaseOutcome(
+                ras_pb.RecordPhaseOutcomeRequest.FromString(payload), timeout=10, metadata=self.metadata
+            )
+        elif kind == "assessment_result":
+            await self.stub.RecordAssessmentResult(
+                ras_pb.RecordAssessmentResultRequest.FromString(payload), timeout=10, metadata=self.metadata
+            )
+        else:
+            raise ValueError(f"unknown outbox kind {kind!r}")
+
+    async def close(self) -> None:
+        if self.channel is not None:
+            await self.channel.close()

@@ -1,0 +1,128 @@
+"""CJ servicer: thin, convert -> service -> convert."""
+
+from __future__ import annotations
+
+import uuid
+
+from huleedu.cj.v1 import assessment_pb2, cj_assessment_service_pb2_grpc
+from huleedu.cj.v1 import cj_assessment_service_pb2 as pb
+
+from cj_server import converters
+from cj_server.domain.grading import BUILT_IN_SCALES
+from cj_server.service import AssessmentService, id_from_name
+from service_core.errors import FieldViolation, InvalidArgument
+
+
+def page_size(requested: int, default: int = 20, maximum: int = 100) -> int:
+    if requested < 0:
+        raise InvalidArgument(FieldViolation("page_size", "must not be negative"))
+    return min(requested or default, maximum)
+
+
+def page_offset(token: str) -> int:
+    if not token:
+        return 0
+    if not token.isdigit():
+        raise InvalidArgument(FieldViolation("page_token", "not a page token this server issued"))
+    return int(token)
+
+
+class CjAssessmentServicer(cj_assessment_service_pb2_grpc.CjAssessmentServiceServicer):
+    def __init__(self, service: AssessmentService):
+        self.service = service
+
+    async def CreateAssessment(self, request: pb.CreateAssessmentRequest, context) -> pb.CreateAssessmentResponse:
+        row = await self.service.create(request)
+        return pb.CreateAssessmentResponse(assessment=await self.service.assessment_with_counts(row["assessment_id"]))
+
+    async def GetAssessment(self, request: pb.GetAssessmentRequest, context) -> pb.GetAssessmentResponse:
+        return pb.GetAssessmentResponse(
+            assessment=await self.service.assessment_with_counts(id_from_name(request.name))
+        )
+
+    async def ListAssessments(self, request: pb.ListAssessmentsRequest, context) -> pb.ListAssessmentsResponse:
+        size = page_size(request.page_size)
+        states = []
+        for value in request.states:
+            if value not in converters.STATE_FROM_PROTO:
+                raise InvalidArgument(FieldViolation("states", f"unknown value {value}"))
+            states.append(converters.STATE_FROM_PROTO[value])
+        after = None
+        if request.page_token:
+            created, _, assessment_id = request.page_token.partition("~")
+            try:
+                after = (float(created), assessment_id)
+            except ValueError as exc:
+                raise InvalidArgument(FieldViolation("page_token", "not a page token this server issued")) from exc
+        rows = await self.service.store.list(limit=size + 1, after=after, states=states)
+        token = f"{rows[size - 1]['created_at']!r}~{rows[size - 1]['assessment_id']}" if len(rows) > size else ""
+        return pb.ListAssessmentsResponse(
+            assessments=[self.service.assessment_proto(r, []) for r in rows[:size]], next_page_token=token
+        )
+
+    async def CancelAssessment(self, request: pb.CancelAssessmentRequest, context) -> pb.CancelAssessmentResponse:
+        return pb.CancelAssessmentResponse(assessment=await self.service.cancel(id_from_name(request.name)))
+
+    async def GetAssessmentResult(
+        self, request: pb.GetAssessmentResultRequest, context
+    ) -> pb.GetAssessmentResultResponse:
+        return pb.GetAssessmentResultResponse(result=await self.service.result(id_from_name(request.name)))
+
+    async def StreamComparisonResults(self, request: pb.StreamComparisonResultsRequest, context):
+        if request.after_sequence < 0:
+            raise InvalidArgument(FieldViolation("after_sequence", "must not be negative"))
+        async for event in self.service.events(id_from_name(request.name), request.after_sequence):
+            yield event
+
+    async def CreateAnchor(self, request: pb.CreateAnchorRequest, context) -> pb.CreateAnchorResponse:
+        anchor = request.anchor
+        violations = []
+        if not request.request_id:
+            violations.append(FieldViolation("request_id", "required"))
+        scale = BUILT_IN_SCALES.get(anchor.grade_scale_id)
+        if scale is None:
+            violations.append(FieldViolation("anchor.grade_scale_id", f"unknown grade scale {anchor.grade_scale_id!r}"))
+        elif scale.index(anchor.grade) is None:
+            violations.append(FieldViolation("anchor.grade", f"{anchor.grade!r} is not a grade of {scale.scale_id}"))
+        if not anchor.text.strip():
+            violations.append(FieldViolation("anchor.text", "must not be empty"))
+        if violations:
+            raise InvalidArgument(violations)
+        row = await self.service.store.create_anchor(
+            {
+                "anchor_id": uuid.uuid4().hex[:16],
+                "request_id": request.request_id,
+                "grade_scale_id": anchor.grade_scale_id,
+                "grade": anchor.grade,
+                "text": anchor.text,
+                "assignment_id": anchor.assignment_id,
+                "display_name": anchor.display_name,
+                "created_at": self.service.clock(),
+            }
+        )
+        return pb.CreateAnchorResponse(anchor=anchor_proto(row))
+
+    async def ListAnchors(self, request: pb.ListAnchorsRequest, context) -> pb.ListAnchorsResponse:
+        size, offset = page_size(request.page_size), page_offset(request.page_token)
+        rows = await self.service.store.list_anchors(
+            limit=size + 1, offset=offset, grade_scale_id=request.grade_scale_id, assignment_id=request.assignment_id
+        )
+        return pb.ListAnchorsResponse(
+            anchors=[anchor_proto(r) for r in rows[:size]],
+            next_page_token=str(offset + size) if len(rows) > size else "",
+        )
+
+    async def ListGradeScales(self, request: pb.ListGradeScalesRequest, context) -> pb.ListGradeScalesResponse:
+        return pb.ListGradeScalesResponse(grade_scales=[converters.scale_to_proto(s) for s in BUILT_IN_SCALES.values()])
+
+
+def anchor_proto(row: dict) -> assessment_pb2.Anchor:
+    return assessment_pb2.Anchor(
+        name=f"anchors/{row['anchor_id']}",
+        grade_scale_id=row["grade_scale_id"],
+        grade=row["grade"],
+        text=row["text"],
+        assignment_id=row["assignment_id"],
+        display_name=row["display_name"],
+        create_time=converters.timestamp(row["created_at"]),
+    )

@@ -1,0 +1,369 @@
+"""CJ persistence: assessments, items, comparisons, the per-assessment event log, the
+outbox to RAS, and stored anchors.
+
+State changes of one assessment happen under its row lock (`FOR UPDATE` on
+PostgreSQL; one writer at a time on SQLite), and a finalization writes the result,
+its events and its outbox row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service_core.db import TransactionalStore
+
+metadata = sa.MetaData()
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+assessments = sa.Table(
+    "cj_assessments",
+    metadata,
+    sa.Column("assessment_id", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("llm_batching_mode", sa.String(32), nullable=False),
+    sa.Column("batching_note", sa.Text, nullable=False),
+    sa.Column("budget", sa.Integer, nullable=False),
+    sa.Column("target_reliability", sa.Float, nullable=False),
+    sa.Column("waves", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("reliability", sa.Float, nullable=False),
+    sa.Column("error_json", sa.Text),
+    sa.Column("result_json", sa.Text),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("ended_at", sa.Float),
+)
+items = sa.Table(
+    "cj_items",
+    metadata,
+    sa.Column("assessment_id", sa.String(64), primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("essay_id", sa.String(128), nullable=False),
+    sa.Column("is_anchor", sa.Boolean, nullable=False),
+    sa.Column("anchor_grade", sa.String(32), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+)
+comparisons = sa.Table(
+    "cj_comparisons",
+    metadata,
+    sa.Column("comparison_id", sa.String(96), primary_key=True),
+    sa.Column("assessment_id", sa.String(64), nullable=False),
+    sa.Column("first_idx", sa.Integer, nullable=False),
+    sa.Column("second_idx", sa.Integer, nullable=False),
+    sa.Column("wave", sa.Integer, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("first_won", sa.Boolean),
+    sa.Column("confidence", sa.Float),
+    sa.Column("justification", sa.Text),
+    sa.Column("error_json", sa.Text),
+    sa.Column("provider", sa.String(16)),
+    sa.Column("model", sa.String(128)),
+    sa.Column("cost_usd", sa.Float, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("deadline_at", sa.Float, nullable=False),
+    sa.Column("completed_at", sa.Float),
+)
+events = sa.Table(
+    "cj_events",
+    metadata,
+    sa.Column("assessment_id", sa.String(64), primary_key=True),
+    sa.Column("sequence", sa.Integer, primary_key=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("final", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+outbox = sa.Table(
+    "cj_outbox",
+    metadata,
+    sa.Column("outbox_id", BIG_ID, primary_key=True, autoincrement=True),
+    sa.Column("assessment_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("event_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("delivered_at", sa.Float),
+    sa.Column("last_error", sa.Text),
+)
+anchors = sa.Table(
+    "cj_anchors",
+    metadata,
+    sa.Column("anchor_id", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("grade_scale_id", sa.String(64), nullable=False),
+    sa.Column("grade", sa.String(32), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("assignment_id", sa.String(128), nullable=False),
+    sa.Column("display_name", sa.String(256), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+PENDING, SUCCEEDED, FAILED, CANCELLED = "pending", "succeeded", "failed", "cancelled"
+
+
+@dataclass(frozen=True)
+class Item:
+    idx: int
+    essay_id: str
+    is_anchor: bool
+    anchor_grade: str
+    text: str
+
+
+class CjStore(TransactionalStore):
+    # ---- assessments ---------------------------------------------------------------------
+
+    async def find_by_request_id(self, request_id: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as connection:
+            select = sa.select(assessments).where(assessments.c.request_id == request_id)
+            row = (await connection.execute(select)).first()
+        return dict(row._mapping) if row else None
+
+    async def get(
+        self, assessment_id: str, connection: AsyncConnection | None = None, lock: bool = False
+    ) -> dict[str, Any] | None:
+        select = sa.select(assessments).where(assessments.c.assessment_id == assessment_id)
+        if lock and not self.sqlite:
+            select = select.with_for_update()
+        found = await self.rows(select, connection)
+        row = found[0] if found else None
+        return dict(row._mapping) if row else None
+
+    async def insert(self, connection: AsyncConnection, row: dict[str, Any], item_rows: Sequence[Item]) -> None:
+        await connection.execute(assessments.insert(), [row])
+        await connection.execute(
+            items.insert(),
+            [
+                {
+                    "assessment_id": row["assessment_id"],
+                    "idx": i.idx,
+                    "essay_id": i.essay_id,
+                    "is_anchor": i.is_anchor,
+                    "anchor_grade": i.anchor_grade,
+                    "text": i.text,
+                }
+                for i in item_rows
+            ],
+        )
+
+    async def update(self, connection: AsyncConnection, assessment_id: str, **values: Any) -> None:
+        await connection.execute(
+            assessments.update().where(assessments.c.assessment_id == assessment_id).values(**values)
+        )
+
+    async def list(self, *, limit: int, after: tuple[float, str] | None, states: Sequence[str]) -> list[dict]:
+        a = assessments.c
+        select = sa.select(assessments).order_by(a.created_at.desc(), a.assessment_id.desc()).limit(limit)
+        if after is not None:
+            select = select.where(
+                sa.or_(a.created_at < after[0], sa.and_(a.created_at == after[0], a.assessment_id < after[1]))
+            )
+        if states:
+            select = select.where(a.state.in_(list(states)))
+        async with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in (await connection.execute(select)).all()]
+
+    async def running_ids(self) -> list[str]:
+        async with self.engine.connect() as connection:
+            return list(
+                (
+                    await connection.execute(
+                        sa.select(assessments.c.assessment_id).where(assessments.c.state.in_(["pending", "running"]))
+                    )
+                ).scalars()
+            )
+
+    async def items(self, assessment_id: str, connection: AsyncConnection | None = None) -> list[Item]:
+        select = sa.select(items).where(items.c.assessment_id == assessment_id).order_by(items.c.idx)
+        rows = await self.rows(select, connection)
+        return [Item(r.idx, r.essay_id, r.is_anchor, r.anchor_grade, r.text) for r in rows]
+
+    # ---- comparisons ---------------------------------------------------------------------
+
+    async def comparisons(self, assessment_id: str, connection: AsyncConnection | None = None) -> list[dict]:
+        # A fixed order, so the engine (its split-half draw) sees the same state on every database.
+        select = (
+            sa.select(comparisons)
+            .where(comparisons.c.assessment_id == assessment_id)
+            .order_by(comparisons.c.wave, comparisons.c.created_at, comparisons.c.comparison_id)
+        )
+        rows = await self.rows(select, connection)
+        return [dict(r._mapping) for r in rows]
+
+    async def insert_comparisons(self, connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await connection.execute(comparisons.insert(), list(rows))
+
+    async def apply_result(self, connection: AsyncConnection, comparison_id: str, **values: Any) -> bool:
+        """Record the one outcome of a pending comparison; False when it already had one."""
+        result = await connection.execute(
+            comparisons.update()
+            .where(comparisons.c.comparison_id == comparison_id, comparisons.c.status == PENDING)
+            .values(**values)
+        )
+        return result.rowcount == 1
+
+    async def cancel_pending(self, connection: AsyncConnection, assessment_id: str, now: float) -> None:
+        await connection.execute(
+            comparisons.update()
+            .where(comparisons.c.assessment_id == assessment_id, comparisons.c.status == PENDING)
+            .values(status=CANCELLED, completed_at=now)
+        )
+
+    async def comparison(self, comparison_id: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as connection:
+            row = (
+                await connection.execute(sa.select(comparisons).where(comparisons.c.comparison_id == comparison_id))
+            ).first()
+        return dict(row._mapping) if row else None
+
+    async def overdue(self, now: float, limit: int = 500) -> list[dict[str, Any]]:
+        async with self.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(comparisons)
+                    .where(comparisons.c.status == PENDING, comparisons.c.deadline_at < now)
+                    .limit(limit)
+                )
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    async def extend_deadline(self, comparison_id: str, deadline: float) -> None:
+        async with self.transaction() as connection:
+            await connection.execute(
+                comparisons.update().where(comparisons.c.comparison_id == comparison_id).values(deadline_at=deadline)
+            )
+
+    # ---- events and outbox ---------------------------------------------------------------
+
+    async def append_events(
+        self, connection: AsyncConnection, assessment_id: str, payloads: Sequence[tuple[bytes, bool]], now: float
+    ) -> None:
+        last = (
+            await connection.execute(
+                sa.select(sa.func.max(events.c.sequence)).where(events.c.assessment_id == assessment_id)
+            )
+        ).scalar_one() or 0
+        await connection.execute(
+            events.insert(),
+            [
+                {
+                    "assessment_id": assessment_id,
+                    "sequence": last + i + 1,
+                    "payload": payload,
+                    "final": final,
+                    "created_at": now,
+                }
+                for i, (payload, final) in enumerate(payloads)
+            ],
+        )
+
+    async def events_after(self, assessment_id: str, after: int) -> list[tuple[int, bytes, bool]]:
+        async with self.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(events.c.sequence, events.c.payload, events.c.final)
+                    .where(events.c.assessment_id == assessment_id, events.c.sequence > after)
+                    .order_by(events.c.sequence)
+                )
+            ).all()
+        return [(r.sequence, r.payload, r.final) for r in rows]
+
+    async def add_outbox(
+        self, connection: AsyncConnection, assessment_id: str, kind: str, event_id: str, payload: bytes, now: float
+    ) -> None:
+        await connection.execute(
+            outbox.insert(),
+            [
+                {
+                    "assessment_id": assessment_id,
+                    "kind": kind,
+                    "event_id": event_id,
+                    "payload": payload,
+                    "created_at": now,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "delivered_at": None,
+                    "last_error": None,
+                }
+            ],
+        )
+
+    async def due_outbox(self, now: float, limit: int = 50) -> list[dict[str, Any]]:
+        async with self.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(outbox)
+                    .where(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
+                    .order_by(outbox.c.outbox_id)
+                    .limit(limit)
+                )
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    async def outbox_rows(self, assessment_id: str) -> list[dict[str, Any]]:
+        async with self.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(outbox).where(outbox.c.assessment_id == assessment_id).order_by(outbox.c.outbox_id)
+                )
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    async def mark_outbox(
+        self, outbox_id: int, *, delivered_at: float | None, next_attempt_at: float, error: str | None
+    ) -> None:
+        async with self.transaction() as connection:
+            await connection.execute(
+                outbox.update()
+                .where(outbox.c.outbox_id == outbox_id)
+                .values(
+                    delivered_at=delivered_at,
+                    next_attempt_at=next_attempt_at,
+                    last_error=error,
+                    attempts=outbox.c.attempts + 1,
+                )
+            )
+
+    # ---- anchors -------------------------------------------------------------------------
+
+    async def create_anchor(self, row: dict[str, Any]) -> dict[str, Any]:
+        existing = await self._anchor_by_request(row["request_id"])
+        if existing:
+            return existing
+        async with self.transaction() as connection:
+            await connection.execute(anchors.insert(), [row])
+        return row
+
+    async def _anchor_by_request(self, request_id: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as connection:
+            found = (await connection.execute(sa.select(anchors).where(anchors.c.request_id == request_id))).first()
+        return dict(found._mapping) if found else None
+
+    async def anchors_by_id(self, anchor_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(sa.select(anchors).where(anchors.c.anchor_id.in_(list(anchor_ids))))).all()
+        return {r.anchor_id: dict(r._mapping) for r in rows}
+
+    async def list_anchors(self, *, limit: int, offset: int, grade_scale_id: str, assignment_id: str) -> list[dict]:
+        select = sa.select(anchors).order_by(anchors.c.created_at, anchors.c.anchor_id).offset(offset).limit(limit)
+        if grade_scale_id:
+            select = select.where(anchors.c.grade_scale_id == grade_scale_id)
+        if assignment_id:
+            select = select.where(anchors.c.assignment_id == assignment_id)
+        async with self.engine.connect() as connection:
+            return [dict(r._mapping) for r in (await connection.execute(select)).all()]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
