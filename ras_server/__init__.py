@@ -1,0 +1,1 @@
+"""Result aggregator server (RAS): the per-batch, per-essay view dashboards read."""

@@ -1,0 +1,50 @@
+"""Wiring: settings, database, servicer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from huleedu.results.v1 import result_aggregator_service_pb2, result_aggregator_service_pb2_grpc
+from prometheus_client import CollectorRegistry
+
+from ras_server.service import ResultService
+from ras_server.servicer import ResultAggregatorServicer
+from ras_server.settings import RasSettings
+from ras_server.store import RasStore
+from service_core.db import Database
+from service_core.server import GrpcServer, Service
+from service_core.settings import default_sqlite_url
+
+SERVER_NAME = "ras_server"
+ERROR_DOMAIN = "results.huleedu.dev"
+MIGRATIONS = Path(__file__).parent / "migrations"
+RAS_SERVICE = result_aggregator_service_pb2.DESCRIPTOR.services_by_name["ResultAggregatorService"].full_name
+add_servicer = result_aggregator_service_pb2_grpc.add_ResultAggregatorServiceServicer_to_server
+
+
+class RasApp:
+    def __init__(self, settings: RasSettings, registry: CollectorRegistry | None = None, clock=time.time):
+        self.settings = settings
+        self.registry = registry or CollectorRegistry()
+        self.database = Database(
+            settings.database_url or default_sqlite_url(SERVER_NAME), MIGRATIONS, "ras_alembic_version"
+        )
+        self.store = RasStore(self.database.engine)
+        self.service = ResultService(self.store, clock, settings.watch_poll_seconds)
+
+    def grpc_server(self) -> GrpcServer:
+        servicer = ResultAggregatorServicer(self.settings, self.service)
+        return GrpcServer(
+            name=SERVER_NAME,
+            settings=self.settings,
+            error_domain=ERROR_DOMAIN,
+            registry=self.registry,
+            services=[Service(RAS_SERVICE, lambda server: add_servicer(servicer, server))],
+            on_start=[self.database.open],
+            on_stop=[self.database.close],
+        )
+
+
+def build_server(settings: RasSettings | None = None, registry: CollectorRegistry | None = None) -> GrpcServer:
+    return RasApp(settings or RasSettings(), registry).grpc_server()

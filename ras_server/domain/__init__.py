@@ -1,0 +1,1 @@
+"""Pure RAS logic: phase bookkeeping and the batch status derived from it."""

@@ -1,0 +1,76 @@
+"""Start a server as a real process and learn its ports from its 'serving' log line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+
+class ServerProcess:
+    """`python -m <module>` with the given environment; port 0 settings are fine."""
+
+    def __init__(self, module: str, env: dict[str, str], cwd: Path):
+        self.module = module
+        self.env = {**os.environ, **env}
+        self.cwd = cwd
+        self.lines: list[str] = []
+        self.port: int | None = None
+        self.metrics_port: int | None = None
+        self._serving = threading.Event()
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.module],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        threading.Thread(target=self._drain, daemon=True).start()
+        if not self._serving.wait(timeout):
+            self.stop()
+            raise RuntimeError(f"{self.module} did not start:\n" + "\n".join(self.lines[-30:]))
+        return self
+
+    def _drain(self) -> None:
+        assert self.process is not None
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line.rstrip())
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("message") == "serving":
+                self.port, self.metrics_port = entry["port"], entry.get("metrics_port")
+                self._serving.set()
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def log_messages(self) -> list[dict]:
+        messages = []
+        for line in list(self.lines):
+            try:
+                messages.append(json.loads(line))
+            except ValueError:
+                continue
+        return messages

@@ -1,0 +1,56 @@
+"""The README's main command, run as a user would: three real server processes assess the
+sample essays, the result aggregator shows the batch complete, and a report is written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.helpers import ROOT
+
+
+def test_demo_assesses_the_sample_essays_end_to_end(tmp_path):
+    report = tmp_path / "report.html"
+    result = subprocess.run(
+        [sys.executable, "-m", "stack.demo", "--workdir", str(tmp_path), "--report", str(report)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    for module in ("llm_provider_server", "ras_server", "cj_server"):
+        assert f"{module}" in out and "health: SERVING" in out
+    assert "demo finished" in out and "CLIENT_STATUS_COMPLETED_SUCCESSFULLY" in out
+    assert "anchor, known grade A" in out and "reliability: split-half" in out
+    students = ["alva", "bilal", "clara", "david", "emma", "felix", "greta", "hugo", "iris", "jonas"]
+    ranked = [line.split()[1] for line in out.splitlines() if line.strip()[:1].isdigit() and "student" in line]
+    assert sorted(ranked) == students
+    assert ranked.index("clara") < ranked.index("alva"), "the judge's verdicts are plausible"
+    html = report.read_text()
+    assert "<svg" in html and "grade boundaries" in html and "clara" in html
+
+
+def test_all_in_one_process_serves_every_service(tmp_path):
+    from stack.processes import ServerProcess
+    from tests.helpers import wait_for
+
+    env = {
+        "CJ_PORT": "0",
+        "LPS_PORT": "0",
+        "RAS_PORT": "0",
+        "CJ_METRICS_PORT": "-1",
+        "LPS_METRICS_PORT": "-1",
+        "RAS_METRICS_PORT": "-1",
+        "CJ_DATABASE_URL": f"sqlite:///{tmp_path / 'cj.db'}",
+        "LPS_DATABASE_URL": f"sqlite:///{tmp_path / 'lps.db'}",
+        "RAS_DATABASE_URL": f"sqlite:///{tmp_path / 'ras.db'}",
+    }
+    process = ServerProcess("stack", env, cwd=tmp_path).start()
+    try:
+        assert wait_for(lambda: sum(m.get("message") == "serving" for m in process.log_messages()) == 3)
+        servers = {m["server"] for m in process.log_messages() if m.get("message") == "serving"}
+        assert servers == {"cj_server", "llm_provider_server", "ras_server"}
+    finally:
+        assert process.stop() == 0

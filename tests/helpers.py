@@ -1,0 +1,71 @@
+"""Test helpers: in-process servers, servers as real processes, rich-status decoding."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from service_core.server import GrpcServer
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+@asynccontextmanager
+async def running(server: GrpcServer) -> AsyncIterator[GrpcServer]:
+    """Start an in-process server on the port its settings name (0 = any free port)."""
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop(grace=0)
+
+
+def rich_details(error: grpc.aio.AioRpcError) -> dict[str, object]:
+    """Decode `grpc-status-details-bin` into {detail type name: message}."""
+    status = rpc_status.from_call(error)
+    assert status is not None, f"no rich status on {error.code()}: {error.details()}"
+    decoded: dict[str, object] = {}
+    for detail in status.details:
+        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.RetryInfo):
+            if detail.Is(kind.DESCRIPTOR):
+                message = kind()
+                detail.Unpack(message)
+                decoded[kind.DESCRIPTOR.name] = message
+    return decoded
+
+
+def run_tool(*args: str, timeout: float = 30, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run a CLI from the virtualenv (buf, grpcurl) with a bounded time."""
+    tool = VENV_BIN / args[0]
+    command = [str(tool) if tool.exists() else args[0], *args[1:]]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=check, cwd=ROOT)
+
+
+def wait_for(predicate, timeout: float = 10, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+async def eventually(predicate, timeout: float = 10, interval: float = 0.02) -> bool:
+    """Poll `predicate` on the event loop; server-side bookkeeping may finish just after the client sees the status."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(interval)
+    return predicate()

@@ -1,0 +1,251 @@
+"""RAS over gRPC on SQLite and PostgreSQL: idempotent ingest, clear errors, order-proof
+status, dashboard fields, paging, owner access, watch; and CJ's outbox into a real RAS."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+from google.protobuf import timestamp_pb2
+from huleedu.results.v1 import batch_pb2
+from huleedu.results.v1 import result_aggregator_service_pb2 as pb
+from huleedu.results.v1 import result_aggregator_service_pb2_grpc as pb_grpc
+
+from ras_server.app import RasApp
+from ras_server.settings import RasSettings
+from tests.helpers import rich_details
+
+P = batch_pb2
+
+
+def at(seconds: float) -> timestamp_pb2.Timestamp:
+    return timestamp_pb2.Timestamp(seconds=int(1_790_000_000 + seconds))
+
+
+class Ras:
+    def __init__(self, app: RasApp, channel: grpc.aio.Channel):
+        self.app, self.stub = app, pb_grpc.ResultAggregatorServiceStub(channel)
+
+    async def register(
+        self,
+        batch_id="b1",
+        owner="teacher-1",
+        essays=("e1", "e2"),
+        phases=("spellcheck", "cj_assessment"),
+        event_id=None,
+        metadata=(),
+    ):
+        return await self.stub.RegisterBatch(
+            pb.RegisterBatchRequest(
+                event_id=event_id or f"reg-{batch_id}",
+                batch_id=batch_id,
+                owner=owner,
+                essays=[pb.RegisteredEssay(essay_id=e, filename=f"{e}.docx") for e in essays],
+                requested_phases=list(phases),
+                event_time=at(0),
+            ),
+            metadata=metadata,
+            timeout=10,
+        )
+
+    async def phase(self, essay, phase, status, t, batch_id="b1", event_id=None, **fields):
+        return await self.stub.RecordPhaseOutcome(
+            pb.RecordPhaseOutcomeRequest(
+                event_id=event_id or f"{batch_id}-{essay}-{phase}-{status}-{t}",
+                batch_id=batch_id,
+                essay_id=essay,
+                phase=phase,
+                status=status,
+                event_time=at(t),
+                **fields,
+            ),
+            timeout=10,
+        )
+
+    async def status(self, batch_id="b1", metadata=()):
+        return (
+            await self.stub.GetBatchStatus(pb.GetBatchStatusRequest(batch_id=batch_id), metadata=metadata, timeout=10)
+        ).batch
+
+
+@pytest.fixture
+async def ras(database_url):
+    app = RasApp(RasSettings(port=0, metrics_port=-1, database_url=database_url, watch_poll_seconds=0.05))
+    server = app.grpc_server()
+    await server.start()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        yield Ras(app, channel)
+    await server.stop(0)
+
+
+async def test_register_is_idempotent_and_clashes_are_errors(ras):
+    first = await ras.register()
+    again = await ras.register()
+    assert not first.duplicate and again.duplicate
+    assert first.batch.client_status == P.CLIENT_STATUS_PENDING_CONTENT and first.batch.essay_count == 2
+    with pytest.raises(grpc.aio.AioRpcError) as clash:
+        await ras.register(event_id="another-event")
+    assert clash.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await ras.register(batch_id="b2", essays=("e1", "e1"), phases=())
+    fields = {v.field for v in rich_details(bad.value)["BadRequest"].field_violations}
+    assert fields == {"essays[1].essay_id", "requested_phases"}
+
+
+async def test_unknown_batch_essay_or_phase_is_a_clear_error(ras):
+    await ras.register()
+    cases = [
+        (
+            dict(essay="e1", phase="spellcheck", status=P.PHASE_STATUS_STARTED, t=1, batch_id="nope"),
+            grpc.StatusCode.NOT_FOUND,
+        ),
+        (dict(essay="e9", phase="spellcheck", status=P.PHASE_STATUS_STARTED, t=1), grpc.StatusCode.INVALID_ARGUMENT),
+        (dict(essay="e1", phase="nlp", status=P.PHASE_STATUS_STARTED, t=1), grpc.StatusCode.INVALID_ARGUMENT),
+    ]
+    for fields, code in cases:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await ras.phase(**fields)
+        assert caught.value.code() == code
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await ras.stub.RecordAssessmentResult(
+            pb.RecordAssessmentResultRequest(
+                event_id="r1",
+                batch_id="b1",
+                event_time=at(5),
+                essays=[pb.AssessedEssay(essay_id="ghost", assessment=P.EssayAssessment(rank=1))],
+            )
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await ras.status("nope")
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_progress_current_phase_and_completion_in_any_order(ras):
+    await ras.register()
+    S = P
+    await ras.phase("e1", "spellcheck", S.PHASE_STATUS_STARTED, 1)
+    status = await ras.status()
+    assert status.client_status == P.CLIENT_STATUS_PROCESSING and status.current_phase == "spellcheck"
+    assert status.processing_phase == "spellcheck" and status.processing_start_time.seconds > 0
+    # out of order: e2's CJ result lands before its spellcheck
+    await ras.phase("e2", "cj_assessment", S.PHASE_STATUS_COMPLETED, 9)
+    await ras.phase("e1", "spellcheck", S.PHASE_STATUS_COMPLETED, 3)
+    assert (await ras.status()).current_phase == "spellcheck", "e2's spellcheck is still open"
+    await ras.phase("e2", "spellcheck", S.PHASE_STATUS_FAILED, 4, error=None)
+    status = await ras.status()
+    assert status.current_phase == "cj_assessment" and status.failed_essays == 1
+    duplicate = await ras.phase("e1", "spellcheck", S.PHASE_STATUS_COMPLETED, 3)
+    assert duplicate.duplicate
+    await ras.phase("e1", "spellcheck", S.PHASE_STATUS_STARTED, 2)  # a late 'started' changes nothing
+    await ras.phase("e1", "cj_assessment", S.PHASE_STATUS_COMPLETED, 10)
+    done = await ras.status()
+    assert done.client_status == P.CLIENT_STATUS_COMPLETED_WITH_FAILURES
+    assert done.current_phase == "" and done.completed_at.seconds == at(10).seconds
+    assert done.progress_percent == 100.0 and done.completed_essay_count == 1
+    spell = next(p for p in done.phases if p.phase == "spellcheck")
+    assert (spell.start_time.seconds, spell.end_time.seconds) == (at(1).seconds, at(4).seconds)
+    await ras.phase("e1", "cj_assessment", S.PHASE_STATUS_STARTED, 11)
+    assert (await ras.status()).client_status == P.CLIENT_STATUS_COMPLETED_WITH_FAILURES, "never backwards"
+
+
+async def test_assessment_results_and_json_fields_are_kept(ras):
+    await ras.register(phases=("cj_assessment",))
+    from google.rpc import status_pb2
+
+    await ras.phase("e1", "cj_assessment", P.PHASE_STATUS_STARTED, 1, error=status_pb2.Status(code=2, message="warn"))
+    result = pb.RecordAssessmentResultRequest(
+        event_id="cj-result-1",
+        batch_id="b1",
+        assessment="assessments/a1",
+        reliability=0.91,
+        event_time=at(5),
+        essays=[
+            pb.AssessedEssay(
+                essay_id="e1",
+                assessment=P.EssayAssessment(
+                    rank=1, student_rank=1, score=1.2, standard_error=0.3, grade="B", grade_confidence=0.8
+                ),
+            ),
+            pb.AssessedEssay(
+                essay_id="e2", assessment=P.EssayAssessment(rank=2, student_rank=2, score=-1.2, grade="D")
+            ),
+        ],
+    )
+    assert not (await ras.stub.RecordAssessmentResult(result)).duplicate
+    assert (await ras.stub.RecordAssessmentResult(result)).duplicate
+    status = await ras.status()
+    assert status.client_status == P.CLIENT_STATUS_COMPLETED_SUCCESSFULLY
+    assert status.cj_reliability == pytest.approx(0.91) and status.cj_assessment == "assessments/a1"
+    first = next(e for e in status.essays if e.essay_id == "e1")
+    assert first.assessment.grade == "B" and first.assessment.score == pytest.approx(1.2)
+    assert first.phases[0].error.message == "warn", "an earlier JSON field survives later updates"
+    assert first.filename == "e1.docx"
+
+
+async def test_list_pages_filters_and_counts(ras):
+    for i in range(5):
+        await ras.register(batch_id=f"batch-{i}", owner="teacher-1" if i < 4 else "teacher-2")
+    await ras.phase("e1", "spellcheck", P.PHASE_STATUS_STARTED, 1, batch_id="batch-0")
+    first = await ras.stub.ListBatches(pb.ListBatchesRequest(owner="teacher-1", page_size=3))
+    second = await ras.stub.ListBatches(
+        pb.ListBatchesRequest(owner="teacher-1", page_size=3, page_token=first.next_page_token)
+    )
+    assert first.total_size == 4 and len(first.batches) == 3 and len(second.batches) == 1
+    assert not first.batches[0].essays, "lists come without essays unless asked"
+    processing = await ras.stub.ListBatches(
+        pb.ListBatchesRequest(statuses=[P.CLIENT_STATUS_PROCESSING], include_essays=True)
+    )
+    assert [b.batch_id for b in processing.batches] == ["batch-0"] and processing.batches[0].essays
+
+
+async def test_watch_streams_each_change(ras):
+    await ras.register()
+    seen = []
+
+    async def watch():
+        async for message in ras.stub.WatchBatchStatus(pb.WatchBatchStatusRequest(batch_id="b1"), timeout=20):
+            seen.append(message.batch.client_status)
+
+    watcher = asyncio.ensure_future(watch())
+    await asyncio.sleep(0.2)
+    for essay in ("e1", "e2"):
+        for phase in ("spellcheck", "cj_assessment"):
+            await ras.phase(essay, phase, P.PHASE_STATUS_COMPLETED, 5)
+    await asyncio.wait_for(watcher, 20)
+    assert seen[0] == P.CLIENT_STATUS_PENDING_CONTENT and seen[-1] == P.CLIENT_STATUS_COMPLETED_SUCCESSFULLY
+    assert P.CLIENT_STATUS_PROCESSING in seen
+
+
+async def test_owners_see_only_their_own_batches(database_url):
+    settings = RasSettings(
+        port=0,
+        metrics_port=-1,
+        database_url=database_url,
+        auth_tokens="cj:svc-token,teacher-1:t1-token,teacher-2:t2-token",
+    )
+    app = RasApp(settings)
+    server = app.grpc_server()
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            ras = Ras(app, channel)
+            service, t1, t2 = (
+                (("authorization", f"Bearer {token}"),) for token in ("svc-token", "t1-token", "t2-token")
+            )
+            await ras.register(batch_id="mine", owner="teacher-1", metadata=service)
+            assert (await ras.status("mine", metadata=t1)).owner == "teacher-1"
+            with pytest.raises(grpc.aio.AioRpcError) as hidden:
+                await ras.status("mine", metadata=t2)
+            assert hidden.value.code() == grpc.StatusCode.NOT_FOUND
+            listed = await ras.stub.ListBatches(pb.ListBatchesRequest(), metadata=t2)
+            assert not listed.batches
+            with pytest.raises(grpc.aio.AioRpcError) as other:
+                await ras.stub.ListBatches(pb.ListBatchesRequest(owner="teacher-1"), metadata=t2)
+            assert other.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            with pytest.raises(grpc.aio.AioRpcError) as ingest:
+                await ras.register(batch_id="x", owner="teacher-1", metadata=t1)
+            assert ingest.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        await server.stop(0)

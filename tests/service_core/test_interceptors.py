@@ -1,0 +1,204 @@
+"""The shared interceptor chain: error mapping, metrics, auth and request ids."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from huleedu.llm.v1 import llm_provider_service_pb2 as pb
+from huleedu.llm.v1 import llm_provider_service_pb2_grpc as pb_grpc
+
+from service_core.interceptors import MetricsInterceptor
+from service_core.metrics import GrpcServerMetrics
+from tests.helpers import eventually, rich_details, running
+from tests.service_core.fake_service import MisbehavingServicer, build_fake_server
+
+SERVICE = "huleedu.llm.v1.LlmProviderService"
+
+
+def handled(server, method: str, code: str, kind: str = "unary") -> float:
+    value = server.registry.get_sample_value(
+        "grpc_server_handled_total",
+        {"grpc_type": kind, "grpc_service": SERVICE, "grpc_method": method, "grpc_code": code},
+    )
+    return value or 0.0
+
+
+@pytest.fixture
+async def fake():
+    server, servicer = build_fake_server()
+    async with running(server), grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        yield server, servicer, pb_grpc.LlmProviderServiceStub(channel)
+
+
+async def test_domain_error_becomes_rich_status(fake):
+    server, _, stub = fake
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetComparison(pb.GetComparisonRequest(name="comparisons/x"), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    info = rich_details(caught.value)["ErrorInfo"]
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        "COMPARISON_NOT_FOUND",
+        "test.huleedu.dev",
+        {"name": "comparisons/x"},
+    )
+    assert await eventually(lambda: handled(server, "GetComparison", "NotFound") == 1)
+
+
+async def test_invalid_argument_carries_field_violations(fake):
+    _, _, stub = fake
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.CancelComparison(pb.CancelComparisonRequest(name="bad"), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = rich_details(caught.value)
+    violation = details["BadRequest"].field_violations[0]
+    assert violation.field == "name" and "comparisons/" in violation.description
+    assert details["ErrorInfo"].reason == "INVALID_ARGUMENT"
+
+
+async def test_resource_exhausted_carries_retry_info(fake):
+    _, _, stub = fake
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListModels(pb.ListModelsRequest(), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    delay = rich_details(caught.value)["RetryInfo"].retry_delay
+    assert (delay.seconds, delay.nanos) == (2, 500_000_000)
+
+
+async def test_crash_is_internal_without_leaking_details(fake, caplog):
+    server, _, stub = fake
+    with caplog.at_level(logging.ERROR), pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.SubmitComparisons(pb.SubmitComparisonsRequest(), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INTERNAL
+    assert "hunter2" not in caught.value.details()
+    assert rich_details(caught.value)["ErrorInfo"].reason == "INTERNAL"
+    assert any("hunter2" in (r.exc_text or str(r.exc_info)) for r in caplog.records if r.exc_info)
+    assert await eventually(lambda: handled(server, "SubmitComparisons", "Internal") == 1)
+
+
+async def test_stream_error_after_messages(fake):
+    server, _, stub = fake
+    received = []
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for message in stub.StreamComparisonResults(pb.StreamComparisonResultsRequest(consumer="c"), timeout=5):
+            received.append(message.result.sequence)
+    assert received == [1, 2]
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert rich_details(caught.value)["ErrorInfo"].reason == "CONSUMER_RESET"
+    labels = {"grpc_type": "server_stream", "grpc_service": SERVICE, "grpc_method": "StreamComparisonResults"}
+    assert await eventually(lambda: server.registry.get_sample_value("grpc_server_msg_sent_total", labels) == 2)
+    assert server.registry.get_sample_value("grpc_server_msg_received_total", labels) == 1
+    assert await eventually(
+        lambda: handled(server, "StreamComparisonResults", "FailedPrecondition", "server_stream") == 1
+    )
+
+
+async def test_metrics_count_ok_and_deadline_exceeded(fake):
+    server, _, stub = fake
+    for _ in range(3):
+        await stub.GetMockMode(pb.GetMockModeRequest(), timeout=5)
+    assert await eventually(lambda: handled(server, "GetMockMode", "OK") == 3)
+    labels = {"grpc_type": "unary", "grpc_service": SERVICE, "grpc_method": "GetMockMode"}
+    assert server.registry.get_sample_value("grpc_server_started_total", labels) == 3
+    assert server.registry.get_sample_value("grpc_server_handling_seconds_count", labels) == 3
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.AckComparisonResults(pb.AckComparisonResultsRequest(consumer="c"), timeout=0.3)
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert await eventually(lambda: handled(server, "AckComparisonResults", "DeadlineExceeded") == 1)
+    assert handled(server, "AckComparisonResults", "OK") == 0
+
+
+class _CrashingServicer(MisbehavingServicer):
+    async def GetMockMode(self, request, context):
+        raise ValueError("unexpected")
+
+
+async def test_metrics_alone_count_a_crash_as_unknown():
+    """Without the error mapper, an uncaught exception reaches the client as UNKNOWN,
+    and the metrics must say so (a done-callback would have said OK)."""
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry()
+    server = grpc.aio.server(
+        interceptors=[MetricsInterceptor(GrpcServerMetrics(registry))], options=[("grpc.so_reuseport", 0)]
+    )
+    pb_grpc.add_LlmProviderServiceServicer_to_server(_CrashingServicer(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await pb_grpc.LlmProviderServiceStub(channel).GetMockMode(pb.GetMockModeRequest(), timeout=5)
+        assert caught.value.code() == grpc.StatusCode.UNKNOWN
+        labels = {"grpc_type": "unary", "grpc_service": SERVICE, "grpc_method": "GetMockMode", "grpc_code": "Unknown"}
+        assert await eventually(lambda: registry.get_sample_value("grpc_server_handled_total", labels) == 1)
+    finally:
+        await server.stop(0)
+
+
+async def test_request_id_is_echoed(fake):
+    _, _, stub = fake
+    call = stub.GetMockMode(pb.GetMockModeRequest(), metadata=(("x-request-id", "req-123"),), timeout=5)
+    await call
+    assert ("x-request-id", "req-123") in tuple(await call.initial_metadata())
+    fresh = stub.GetMockMode(pb.GetMockModeRequest(), timeout=5)
+    await fresh
+    generated = dict(await fresh.initial_metadata())["x-request-id"]
+    assert len(generated) == 32
+
+
+class TestAuth:
+    @pytest.fixture
+    async def secured(self):
+        server, _ = build_fake_server(auth_tokens="cj:token-one,dashboard:token-two")
+        async with running(server), grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            yield server, channel
+
+    @pytest.mark.parametrize("metadata", [(), (("authorization", "Bearer wrong"),), (("authorization", "token-one"),)])
+    async def test_rejects_missing_or_bad_token(self, secured, metadata):
+        server, channel = secured
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await pb_grpc.LlmProviderServiceStub(channel).GetMockMode(
+                pb.GetMockModeRequest(), metadata=metadata, timeout=5
+            )
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert rich_details(caught.value)["ErrorInfo"].reason == "INVALID_TOKEN"
+        assert await eventually(lambda: handled(server, "GetMockMode", "Unauthenticated") == 1)
+
+    @pytest.mark.parametrize("token", ["token-one", "token-two"])
+    async def test_accepts_each_configured_token(self, secured, token):
+        _, channel = secured
+        response = await pb_grpc.LlmProviderServiceStub(channel).GetMockMode(
+            pb.GetMockModeRequest(), metadata=(("authorization", f"Bearer {token}"),), timeout=5
+        )
+        assert response.mock_mode == "ok"
+
+    async def test_health_is_exempt(self, secured):
+        _, channel = secured
+        response = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+        assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+    async def test_reflection_is_exempt(self, secured):
+        from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+        _, channel = secured
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+
+        async def requests():
+            yield reflection_pb2.ServerReflectionRequest(list_services="")
+
+        names = []
+        async for response in stub.ServerReflectionInfo(requests(), timeout=5):
+            names = [s.name for s in response.list_services_response.service]
+        assert SERVICE in names
+
+
+async def test_open_server_says_so(caplog):
+    server, _ = build_fake_server()
+    with caplog.at_level(logging.WARNING):
+        async with running(server):
+            pass
+    assert any("OPEN" in record.getMessage() for record in caplog.records)

@@ -1,0 +1,64 @@
+"""Graceful shutdown: health goes NOT_SERVING first, in-flight calls finish, new calls are refused."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from huleedu.llm.v1 import llm_provider_service_pb2 as pb
+from huleedu.llm.v1 import llm_provider_service_pb2_grpc as pb_grpc
+
+from tests.service_core.fake_service import build_fake_server
+
+
+async def test_in_flight_call_finishes_and_health_reports_not_serving():
+    server, servicer = build_fake_server(shutdown_drain_seconds=0.5)
+    servicer.slow_seconds = 1.0
+    await server.start()
+    target = f"127.0.0.1:{server.port}"
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = pb_grpc.LlmProviderServiceStub(channel)
+        health = health_pb2_grpc.HealthStub(channel)
+        in_flight = asyncio.ensure_future(
+            stub.AckComparisonResults(pb.AckComparisonResultsRequest(consumer="c", request_ids=["a", "b"]), timeout=10)
+        )
+        await asyncio.wait_for(servicer.slow_started.wait(), 5)
+
+        stopping = asyncio.ensure_future(server.stop(grace=5))
+        await asyncio.sleep(0.2)  # inside the drain window: still listening, no longer serving
+        status = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
+        assert status.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        service_status = await health.Check(
+            health_pb2.HealthCheckRequest(service="huleedu.llm.v1.LlmProviderService"), timeout=2
+        )
+        assert service_status.status == health_pb2.HealthCheckResponse.NOT_SERVING
+
+        response = await in_flight
+        assert response.acknowledged_count == 2
+        await stopping
+        assert servicer.slow_finished.is_set()
+
+    async with grpc.aio.insecure_channel(target) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await pb_grpc.LlmProviderServiceStub(channel).GetMockMode(pb.GetMockModeRequest(), timeout=2)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_call_outliving_the_grace_period_is_cancelled():
+    server, servicer = build_fake_server()
+    servicer.slow_seconds = 30
+    await server.start()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        call = asyncio.ensure_future(
+            pb_grpc.LlmProviderServiceStub(channel).AckComparisonResults(
+                pb.AckComparisonResultsRequest(consumer="c"), timeout=20
+            )
+        )
+        await asyncio.wait_for(servicer.slow_started.wait(), 5)
+        await asyncio.wait_for(server.stop(grace=0.3), 5)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call
+        assert caught.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+    assert not servicer.slow_finished.is_set()
