@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint gen baseline serve clean
+.PHONY: setup tools demo test lint gen baseline serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -16,10 +16,25 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# System tools the contract tests use: nghttpx (the reverse-proxy test) and Node's grpc-js
+# (the second-implementation test). Installed only when missing.
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+NODE_DIR  := tests/contract/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+
+$(NODE_STAMP): $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+tools: $(NODE_STAMP)
+	@command -v nghttpx >/dev/null || [ -x /usr/sbin/nghttpx ] || \
+		$(SUDO) apt-get install -y -q nghttp2-proxy || \
+		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nghttp2-proxy)
+
 demo: setup
 	$(BIN)/python -m stack.demo
 
-test: setup lint
+test: setup tools lint
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -39,4 +54,4 @@ serve: setup
 	$(BIN)/python -m stack
 
 clean:
-	rm -rf $(VENV) third_party var .pytest_cache .ruff_cache
+	rm -rf $(VENV) third_party var .pytest_cache .ruff_cache $(NODE_DIR)/node_modules

@@ -176,11 +176,11 @@ class AssessmentService:
         items: list[Item] = []
         seen: set[str] = set()
 
-        def add(field: str, essay_id: str, text: str, grade: str, anchor: bool) -> None:
+        def add(field: str, id_path: str, essay_id: str, text: str, grade: str, anchor: bool) -> None:
             if not ID_PATTERN.match(essay_id):
-                bad(f"{field}.id", "required: 1-128 characters of letters, digits and . _ : -")
+                bad(id_path, "required: 1-128 characters of letters, digits and . _ : -")
             elif essay_id in seen:
-                bad(f"{field}.id", f"{essay_id!r} appears more than once")
+                bad(id_path, f"{essay_id!r} appears more than once")
             seen.add(essay_id)
             if not text.strip():
                 bad(f"{field}.text", "must not be empty")
@@ -191,15 +191,15 @@ class AssessmentService:
             items.append(Item(len(items), essay_id, anchor, grade, text))
 
         for i, essay in enumerate(request.essays):
-            add(f"essays[{i}]", essay.essay_id, essay.text, "", False)
+            add(f"essays[{i}]", f"essays[{i}].essay_id", essay.essay_id, essay.text, "", False)
         for i, anchor in enumerate(request.anchors):
-            add(f"anchors[{i}]", anchor.anchor_id, anchor.text, anchor.grade, True)
+            add(f"anchors[{i}]", f"anchors[{i}].anchor_id", anchor.anchor_id, anchor.text, anchor.grade, True)
         for i, anchor_name in enumerate(request.anchor_names):
             anchor = stored.get(anchor_name.partition("/")[2])
             if anchor is None:
                 bad(f"anchor_names[{i}]", f"no stored anchor {anchor_name!r}")
                 continue
-            add(f"anchor_names[{i}]", anchor["anchor_id"], anchor["text"], anchor["grade"], True)
+            add(f"anchor_names[{i}]", f"anchor_names[{i}]", anchor["anchor_id"], anchor["text"], anchor["grade"], True)
         if request.comparison_budget < 0:
             bad("comparison_budget", "must not be negative (0 means the server default)")
         if not 0 <= request.target_reliability < 1:

@@ -90,6 +90,11 @@ def run_migrations_in_env() -> None:
         context.run_migrations()
 
 
+def _is_connection_cleanup(task: asyncio.Task) -> bool:
+    name = getattr(task.get_coro(), "__qualname__", "")
+    return "AsyncConnection" in name or "aiosqlite" in name.lower() or "terminate" in name
+
+
 class Database:
     """A server's engine plus its migrations; `open` at start-up, `close` at shutdown."""
 
@@ -104,11 +109,7 @@ class Database:
     async def close(self) -> None:
         # Connections of queries cancelled mid-flight are closed by tasks SQLAlchemy schedules;
         # let them finish before the pool goes, or they wait forever on a closed driver thread.
-        pending = [
-            task
-            for task in asyncio.all_tasks()
-            if not task.done() and "AsyncConnection" in getattr(task.get_coro(), "__qualname__", "")
-        ]
+        pending = [task for task in asyncio.all_tasks() if not task.done() and _is_connection_cleanup(task)]
         if pending:
             await asyncio.wait(pending, timeout=2)
         await self.engine.dispose()

@@ -105,6 +105,17 @@ class _WrappingInterceptor(grpc.aio.ServerInterceptor):
 
 
 class RequestContextInterceptor(_WrappingInterceptor):
+    """Request id, JSON log line per call, and the set of tasks running handlers (for shutdown)."""
+
+    def __init__(self) -> None:
+        self.in_flight: set[asyncio.Task] = set()
+
+    def _track(self) -> asyncio.Task | None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.in_flight.add(task)
+        return task
+
     async def _begin(self, context: grpc.aio.ServicerContext) -> tuple[str, float]:
         request_id = _metadata_value(context.invocation_metadata(), REQUEST_ID_KEY) or uuid.uuid4().hex
         request_id_var.set(request_id)
@@ -131,20 +142,25 @@ class RequestContextInterceptor(_WrappingInterceptor):
         )
 
     async def around_unary(self, behavior, request, context, service, method, kind):
-        _, started = await self._begin(context)
+        task = self._track()
         exc: BaseException | None = None
+        started = time.perf_counter()
         try:
+            _, started = await self._begin(context)
             return await invoke_unary(behavior, request, context)
         except BaseException as caught:
             exc = caught
             raise
         finally:
             self._end(context, exc, service, method, started)
+            self.in_flight.discard(task)
 
     async def around_stream(self, behavior, request, context, service, method, kind):
-        _, started = await self._begin(context)
+        task = self._track()
         exc: BaseException | None = None
+        started = time.perf_counter()
         try:
+            _, started = await self._begin(context)
             async for item in iterate_stream(behavior, request, context):
                 yield item
         except BaseException as caught:
@@ -152,6 +168,7 @@ class RequestContextInterceptor(_WrappingInterceptor):
             raise
         finally:
             self._end(context, exc, service, method, started)
+            self.in_flight.discard(task)
 
 
 class MetricsInterceptor(_WrappingInterceptor):

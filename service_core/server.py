@@ -30,6 +30,7 @@ from service_core.metrics import GrpcServerMetrics, MetricsEndpoint, start_metri
 from service_core.settings import ServerSettings
 
 log = logging.getLogger("service_core.server")
+HANDLER_UNWIND_SECONDS = 5.0  # how long stop waits for cancelled handlers to run their cleanup
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -66,6 +67,7 @@ class GrpcServer:
         self.metrics_endpoint: MetricsEndpoint | None = None
         self._server: grpc.aio.Server | None = None
         self._stopped = asyncio.Event()
+        self._request_context = RequestContextInterceptor()
 
     def _interceptors(self) -> list[grpc.aio.ServerInterceptor]:
         tokens = self.settings.token_table()
@@ -74,7 +76,7 @@ class GrpcServer:
         else:
             log.info("bearer-token auth on for %d caller(s): %s", len(tokens), sorted(set(tokens.values())))
         return [
-            RequestContextInterceptor(),
+            self._request_context,
             MetricsInterceptor(GrpcServerMetrics(self.registry)),
             AuthInterceptor(tokens, self.error_domain),
             ErrorMappingInterceptor(self.error_domain),
@@ -123,6 +125,7 @@ class GrpcServer:
         if self.settings.shutdown_drain_seconds:
             await asyncio.sleep(self.settings.shutdown_drain_seconds)
         await self._server.stop(grace)
+        await self._wait_for_handlers()
         for hook in self.on_stop:
             try:
                 await hook()
@@ -132,6 +135,15 @@ class GrpcServer:
             self.metrics_endpoint.close()
         self._stopped.set()
         log.info("stopped", extra={"server": self.name})
+
+    async def _wait_for_handlers(self) -> None:
+        """grpc's stop cancels the handlers still running but returns before they have unwound;
+        wait for their cleanup (which may still touch the database) before the hooks close it."""
+        running = [task for task in self._request_context.in_flight if not task.done()]
+        if running:
+            _, stuck = await asyncio.wait(running, timeout=HANDLER_UNWIND_SECONDS)
+            if stuck:
+                log.warning("handlers still running after shutdown", extra={"count": len(stuck)})
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()

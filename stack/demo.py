@@ -33,8 +33,9 @@ from huleedu.results.v1 import batch_pb2
 from huleedu.results.v1 import result_aggregator_service_pb2 as ras_pb
 from huleedu.results.v1 import result_aggregator_service_pb2_grpc as ras_grpc
 
+from huleedu_cli import output
 from stack import report
-from stack.processes import ServerProcess
+from stack.processes import stack_envs, start_stack, stop_stack
 
 SAMPLES = Path(__file__).with_name("sample_essays.json")
 PROVIDERS = {
@@ -44,24 +45,9 @@ PROVIDERS = {
 
 
 def server_envs(workdir: Path, provider: str) -> dict[str, dict[str, str]]:
-    def base(prefix: str, name: str) -> dict[str, str]:
-        return {
-            f"{prefix}_PORT": "0",
-            f"{prefix}_METRICS_PORT": "0",
-            f"{prefix}_DATABASE_URL": f"sqlite:///{workdir / f'{name}.db'}",
-        }
-
-    lps = base("LPS", "llm_provider_server")
     if provider == "mock":
-        lps.update(LPS_MOCK_MODE="essay_features", LPS_MOCK_LATENCY_SCALE="0.1")
-    else:
-        lps.update(LPS_USE_MOCK_LLM="false", LPS_DEFAULT_PROVIDER=provider)
-    return {"llm_provider_server": lps, "ras_server": base("RAS", "ras_server"), "cj_server": base("CJ", "cj_server")}
-
-
-def bar(done: int, total: int, width: int = 30) -> str:
-    filled = int(width * min(done / total, 1.0)) if total else 0
-    return "[" + "#" * filled + "-" * (width - filled) + "]"
+        return stack_envs(workdir, {"LPS_MOCK_MODE": "essay_features", "LPS_MOCK_LATENCY_SCALE": "0.1"})
+    return stack_envs(workdir, {"LPS_USE_MOCK_LLM": "false", "LPS_DEFAULT_PROVIDER": provider})
 
 
 async def healthy(target: str) -> bool:
@@ -113,23 +99,18 @@ async def assess(cj_target: str, ras_target: str, provider: str, report_path: Pa
             f"budget {created.progress.budget} judgements\n"
         )
         result, final = None, None
+        display = output.ProgressDisplay(sys.stdout)
         async for event in cj.StreamComparisonResults(
             cj_pb.StreamComparisonResultsRequest(name=created.name), timeout=1800
         ):
             if event.HasField("progress"):
-                p = event.progress
-                print(
-                    f"\r{bar(p.comparisons_succeeded + p.comparisons_failed, p.budget)} "
-                    f"{p.comparisons_succeeded} judged, {p.comparisons_failed} failed, wave {p.waves}, "
-                    f"reliability {p.current_reliability:.2f}   ",
-                    end="",
-                    flush=True,
-                )
+                display.show(event.progress)
             elif event.HasField("result"):
                 result = event.result
             elif event.HasField("final_assessment"):
                 final = event.final_assessment
-        print("\n")
+        display.close()
+        print()
         if result is None:
             print(f"the assessment ended without a result: {final.error.message if final else 'unknown'}")
             return False
@@ -146,21 +127,7 @@ async def assess(cj_target: str, ras_target: str, provider: str, report_path: Pa
 
 
 def print_result(result: assessment_pb2.AssessmentResult) -> None:
-    print(f"{'rank':>4}  {'essay':12} {'score ± 95%':>15}  {'grade':6} {'p':>5}  kind")
-    for essay in result.essay_results:
-        projection = essay.grade_projection
-        kind = f"anchor, known grade {essay.anchor_grade}" if essay.is_anchor else "student"
-        print(
-            f"{essay.rank:>4}  {essay.essay_id:12} {essay.score:+6.2f} ± {1.96 * essay.standard_error:5.2f}  "
-            f"{projection.grade:6} {projection.confidence:5.0%}  {kind}"
-        )
-    reliability = result.reliability
-    print(
-        f"\nreliability: split-half {reliability.split_half_reliability:.2f}, scale separation "
-        f"{reliability.scale_separation_reliability:.2f}; {result.comparisons_succeeded} judgements; first-shown "
-        f"essay won {result.position_bias.first_position_win_rate:.0%}; stop: "
-        f"{assessment_pb2.AssessmentResult.StopReason.Name(result.stop_reason)}"
-    )
+    print(output.result_table(result), end="")
 
 
 async def wait_for_batch(ras, batch_id: str):
@@ -174,23 +141,16 @@ async def wait_for_batch(ras, batch_id: str):
 
 
 async def run(workdir: Path, provider: str, report_path: Path) -> bool:
-    envs = server_envs(workdir, provider)
-    processes: dict[str, ServerProcess] = {}
+    processes = await asyncio.to_thread(start_stack, workdir, server_envs(workdir, provider))
     ok = False
     try:
-        for module in ("llm_provider_server", "ras_server", "cj_server"):
-            env = envs[module]
-            if module == "cj_server":
-                env.update(
-                    CJ_LPS_TARGET=processes["llm_provider_server"].target, CJ_RAS_TARGET=processes["ras_server"].target
-                )
-            processes[module] = await asyncio.to_thread(ServerProcess(module, env, cwd=workdir).start)
-            answers = await healthy(processes[module].target)
-            print(f"{module:20s} on {processes[module].target:16s} health: {'SERVING' if answers else 'NOT SERVING'}")
+        for module, process in processes.items():
+            answers = await healthy(process.target)
+            print(f"{module:20s} on {process.target:16s} health: {'SERVING' if answers else 'NOT SERVING'}")
         print()
         ok = await assess(processes["cj_server"].target, processes["ras_server"].target, provider, report_path)
     finally:
-        codes = {m: await asyncio.to_thread(p.stop) for m, p in processes.items()}
+        codes = await asyncio.to_thread(stop_stack, processes)
         print(f"\nservers stopped with SIGTERM, exit codes: {codes}")
     return ok and not any(codes.values())
 

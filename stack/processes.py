@@ -74,3 +74,43 @@ class ServerProcess:
             except ValueError:
                 continue
         return messages
+
+
+STACK_ORDER = ("llm_provider_server", "ras_server", "cj_server")  # CJ last: it needs the other two's ports
+PREFIXES = {"llm_provider_server": "LPS", "ras_server": "RAS", "cj_server": "CJ"}
+
+
+def stack_envs(workdir: Path, lps: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """Environments for the three servers on free ports with SQLite files in `workdir`."""
+    envs = {
+        module: {
+            f"{prefix}_PORT": "0",
+            f"{prefix}_METRICS_PORT": "0",
+            f"{prefix}_DATABASE_URL": f"sqlite:///{workdir / f'{module}.db'}",
+        }
+        for module, prefix in PREFIXES.items()
+    }
+    envs["llm_provider_server"].update(lps or {})
+    return envs
+
+
+def start_stack(workdir: Path, envs: dict[str, dict[str, str]]) -> dict[str, ServerProcess]:
+    """Start LPS, RAS and CJ (wired to the other two) as processes; stop them all if one fails."""
+    processes: dict[str, ServerProcess] = {}
+    try:
+        for module in STACK_ORDER:
+            env = dict(envs[module])
+            if module == "cj_server":
+                env.update(
+                    CJ_LPS_TARGET=processes["llm_provider_server"].target, CJ_RAS_TARGET=processes["ras_server"].target
+                )
+            processes[module] = ServerProcess(module, env, cwd=workdir).start()
+    except BaseException:
+        stop_stack(processes)
+        raise
+    return processes
+
+
+def stop_stack(processes: dict[str, ServerProcess]) -> dict[str, int]:
+    """SIGTERM each server, CJ first so it stops sending work; their exit codes."""
+    return {module: processes[module].stop() for module in reversed(STACK_ORDER) if module in processes}

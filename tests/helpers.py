@@ -69,3 +69,28 @@ async def eventually(predicate, timeout: float = 10, interval: float = 0.02) -> 
             return True
         await asyncio.sleep(interval)
     return predicate()
+
+
+def require_tool(name: str, install_hint: str) -> str:
+    """The path of a system tool; without it the test is skipped with how to get it, or fails under CI=true."""
+    import os
+    import shutil
+
+    import pytest
+
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+    if path is None:
+        problem = f"{name} is not installed ({install_hint}; `make tools` installs it)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return path
+
+
+def free_port() -> int:
+    """A port that was free a moment ago, for tools that cannot report the port they bound."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -102,7 +102,7 @@ async def test_bad_requests_get_field_violations(database_url):
     async with stack(database_url, database_url) as s:
         cases = {
             "essays": dict(essays=essays(1)),
-            "essays[2].id": dict(essays=[*essays(2), assessment_pb2.Essay(essay_id="e0", text="again")]),
+            "essays[2].essay_id": dict(essays=[*essays(2), assessment_pb2.Essay(essay_id="e0", text="again")]),
             "essays[0].text": dict(essays=[assessment_pb2.Essay(essay_id="x", text=" "), *essays(2)]),
             "grade_scale_id": dict(essays=essays(3), grade_scale_id="stars"),
             "anchors[0].grade": dict(
