@@ -18,7 +18,7 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -624,13 +624,27 @@ class AssessmentService:
         row = await self.get(assessment_id)
         return self.assessment_proto(row, await self.store.comparisons(assessment_id))
 
-    def assessment_proto(self, row: dict, rows: list[dict]) -> assessment_pb2.Assessment:
+    async def list_assessments(
+        self, limit: int, after: tuple[float, str] | None, states: Sequence[str]
+    ) -> list[tuple[dict, assessment_pb2.Assessment]]:
+        """A page of assessments, newest first, each with its counts and progress."""
+        rows = await self.store.list(limit=limit, after=after, states=states)
+        counts = await self.store.listing_counts([r["assessment_id"] for r in rows])
+        page = []
+        for row in rows:
+            count = counts[row["assessment_id"]]
+            message = self.assessment_proto(row, [], status=Counter(count["status"]))
+            message.essay_count, message.anchor_count = count["essays"], count["anchors"]
+            page.append((row, message))
+        return page
+
+    def assessment_proto(self, row: dict, rows: list[dict], status: Counter | None = None) -> assessment_pb2.Assessment:
         spec = _spec(row)
         message = assessment_pb2.Assessment(
             name=name_of(row["assessment_id"]),
             request_id=row["request_id"],
             state=converters.STATE_TO_PROTO[row["state"]],
-            progress=self._progress(row, rows),
+            progress=self._progress(row, rows, status),
             llm_batching_mode=converters.BATCHING_TO_PROTO[BatchingMode(row["llm_batching_mode"])],
             batching_mode_note=row["batching_note"],
             grade_scale_id=spec["grade_scale"]["scale_id"],
@@ -655,8 +669,10 @@ class AssessmentService:
         message.anchor_count = sum(1 for i in items if i.is_anchor)
         return message
 
-    def _progress(self, row: dict, rows: list[dict]) -> assessment_pb2.AssessmentProgress:
-        status = Counter(c["status"] for c in rows)
+    def _progress(
+        self, row: dict, rows: list[dict], status: Counter | None = None
+    ) -> assessment_pb2.AssessmentProgress:
+        status = status if status is not None else Counter(c["status"] for c in rows)
         return assessment_pb2.AssessmentProgress(
             comparisons_submitted=row["attempts"],
             comparisons_succeeded=status[SUCCEEDED],

@@ -54,11 +54,10 @@ class CjAssessmentServicer(cj_assessment_service_pb2_grpc.CjAssessmentServiceSer
                 after = (float(created), assessment_id)
             except ValueError as exc:
                 raise InvalidArgument(FieldViolation("page_token", "not a page token this server issued")) from exc
-        rows = await self.service.store.list(limit=size + 1, after=after, states=states)
-        token = f"{rows[size - 1]['created_at']!r}~{rows[size - 1]['assessment_id']}" if len(rows) > size else ""
-        return pb.ListAssessmentsResponse(
-            assessments=[self.service.assessment_proto(r, []) for r in rows[:size]], next_page_token=token
-        )
+        page = await self.service.list_assessments(limit=size + 1, after=after, states=states)
+        last = page[size - 1][0] if len(page) > size else None
+        token = f"{last['created_at']!r}~{last['assessment_id']}" if last else ""
+        return pb.ListAssessmentsResponse(assessments=[message for _, message in page[:size]], next_page_token=token)
 
     async def CancelAssessment(self, request: pb.CancelAssessmentRequest, context) -> pb.CancelAssessmentResponse:
         return pb.CancelAssessmentResponse(assessment=await self.service.cancel(id_from_name(request.name)))

@@ -173,6 +173,28 @@ class CjStore(TransactionalStore):
         async with self.engine.connect() as connection:
             return [dict(row._mapping) for row in (await connection.execute(select)).all()]
 
+    async def listing_counts(self, assessment_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """For a page of assessments, in two grouped queries: essays, anchors, comparisons by status."""
+        counts: dict[str, dict[str, Any]] = {i: {"essays": 0, "anchors": 0, "status": {}} for i in assessment_ids}
+        if not assessment_ids:
+            return counts
+        by_kind = (
+            sa.select(items.c.assessment_id, items.c.is_anchor, sa.func.count())
+            .where(items.c.assessment_id.in_(list(assessment_ids)))
+            .group_by(items.c.assessment_id, items.c.is_anchor)
+        )
+        by_status = (
+            sa.select(comparisons.c.assessment_id, comparisons.c.status, sa.func.count())
+            .where(comparisons.c.assessment_id.in_(list(assessment_ids)))
+            .group_by(comparisons.c.assessment_id, comparisons.c.status)
+        )
+        async with self.engine.connect() as connection:
+            for assessment_id, is_anchor, count in (await connection.execute(by_kind)).all():
+                counts[assessment_id]["anchors" if is_anchor else "essays"] = count
+            for assessment_id, status, count in (await connection.execute(by_status)).all():
+                counts[assessment_id]["status"][status] = count
+        return counts
+
     async def running_ids(self) -> list[str]:
         async with self.engine.connect() as connection:
             return list(

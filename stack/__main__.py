@@ -1,8 +1,10 @@
-"""`python -m stack`: all three servers in one process, each on its own port."""
+"""`python -m stack`: all three servers in one process, each on its own port, CJ wired to the
+LPS and RAS beside it unless CJ_LPS_TARGET / CJ_RAS_TARGET say otherwise."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 from cj_server.app import build_server as build_cj
 from cj_server.settings import CjSettings
@@ -14,8 +16,20 @@ from service_core.logs import configure_logging
 from service_core.server import serve
 
 
+def wired(cj: CjSettings, lps: LpsSettings, ras: RasSettings) -> CjSettings:
+    """CJ talks to its neighbours in this process (a port of 0 is only known after binding, so
+    those stay as configured)."""
+    update = {}
+    if "CJ_LPS_TARGET" not in os.environ and lps.port:
+        update["lps_target"] = f"127.0.0.1:{lps.port}"
+    if "CJ_RAS_TARGET" not in os.environ and ras.port:
+        update["ras_target"] = f"127.0.0.1:{ras.port}"
+    return cj.model_copy(update=update)
+
+
 def main() -> None:
-    cj, lps, ras = CjSettings(), LpsSettings(), RasSettings()
+    lps, ras = LpsSettings(), RasSettings()
+    cj = wired(CjSettings(), lps, ras)
     configure_logging("stack", cj.log_level)
     asyncio.run(serve(build_lps(lps), build_ras(ras), build_cj(cj)))
 

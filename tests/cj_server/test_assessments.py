@@ -138,6 +138,11 @@ async def test_create_is_idempotent_and_lists_page(database_url):
             await s.finish(name)
         done = await s.stub.ListAssessments(pb.ListAssessmentsRequest(states=[A.STATE_SUCCEEDED]))
         assert len(done.assessments) == 4
+        listed = {a.name: a for a in done.assessments}
+        for name in names:
+            full = await s.get(name)
+            assert listed[name].essay_count == full.essay_count > 0, "a listing carries counts and progress"
+            assert listed[name].progress == full.progress and full.progress.comparisons_succeeded > 0
 
 
 async def test_cancel_stops_the_work_and_cancels_outstanding_requests(database_url):
