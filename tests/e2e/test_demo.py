@@ -54,3 +54,17 @@ def test_all_in_one_process_serves_every_service(tmp_path):
         assert servers == {"cj_server", "llm_provider_server", "ras_server"}
     finally:
         assert process.stop() == 0
+
+
+def test_all_in_one_process_wires_cj_to_its_neighbours(monkeypatch):
+    from cj_server.settings import CjSettings
+    from llm_provider_server.settings import LpsSettings
+    from ras_server.settings import RasSettings
+    from stack.__main__ import wired
+
+    for name in ("CJ_LPS_TARGET", "CJ_RAS_TARGET"):
+        monkeypatch.delenv(name, raising=False)
+    cj = wired(CjSettings(), LpsSettings(port=6100), RasSettings(port=6101))
+    assert (cj.lps_target, cj.ras_target) == ("127.0.0.1:6100", "127.0.0.1:6101")
+    monkeypatch.setenv("CJ_RAS_TARGET", "ras.example:443")
+    assert wired(CjSettings(), LpsSettings(port=6100), RasSettings(port=6101)).ras_target == "ras.example:443"
