@@ -8,7 +8,7 @@ import hashlib
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import grpc
 from google.rpc import error_details_pb2
@@ -224,29 +224,37 @@ async def status(clients: Clients, args: argparse.Namespace) -> int:
     return 0
 
 
-async def pages(fetch: Callable[[str], Awaitable[tuple[list, str]]], limit: int) -> list:
-    """Items from successive pages until `limit` or the last page."""
-    items: list = []
-    token = ""
-    while len(items) < limit:
-        page, token = await fetch(token)
-        items += page
+async def print_pages(
+    clients: Clients,
+    call: Callable[..., Awaitable[Any]],
+    request_for: Callable[[str], Any],
+    field: str,
+    line: Callable[[Any], str],
+    limit: int,
+) -> int:
+    """Print one line per item of successive pages (`request_for(page_token)`) until `limit` or the last page."""
+    printed, token = 0, ""
+    while printed < limit:
+        response = await call(request_for(token), **clients.call_options())
+        for item in list(getattr(response, field))[: limit - printed]:
+            print(line(item))
+            printed += 1
+        token = response.next_page_token
         if not token:
             break
-    return items[:limit]
+    return 0
 
 
 async def list_assessments(clients: Clients, args: argparse.Namespace) -> int:
-    async def fetch(token: str) -> tuple[list, str]:
-        request = cj_pb.ListAssessmentsRequest(
-            page_size=min(args.limit, 100), page_token=token, states=[ASSESSMENT_STATES[s] for s in args.state]
-        )
-        response = await clients.cj.ListAssessments(request, **clients.call_options())
-        return list(response.assessments), response.next_page_token
-
-    for assessment in await pages(fetch, args.limit):
-        print(output.assessment_line(assessment))
-    return 0
+    states = [ASSESSMENT_STATES[s] for s in args.state]
+    return await print_pages(
+        clients,
+        clients.cj.ListAssessments,
+        lambda token: cj_pb.ListAssessmentsRequest(page_size=min(args.limit, 100), page_token=token, states=states),
+        "assessments",
+        output.assessment_line,
+        args.limit,
+    )
 
 
 async def cancel(clients: Clients, args: argparse.Namespace) -> int:
@@ -283,35 +291,32 @@ async def batch_status(clients: Clients, args: argparse.Namespace) -> int:
 
 
 async def list_batches(clients: Clients, args: argparse.Namespace) -> int:
-    async def fetch(token: str) -> tuple[list, str]:
-        request = ras_pb.ListBatchesRequest(
-            owner=args.owner,
-            page_size=min(args.limit, 100),
-            page_token=token,
-            statuses=[CLIENT_STATUSES[s] for s in args.status],
-        )
-        response = await clients.ras.ListBatches(request, **clients.call_options())
-        return list(response.batches), response.next_page_token
-
-    for batch in await pages(fetch, args.limit):
-        print(output.batch_line(batch))
-    return 0
+    statuses = [CLIENT_STATUSES[s] for s in args.status]
+    return await print_pages(
+        clients,
+        clients.ras.ListBatches,
+        lambda token: ras_pb.ListBatchesRequest(
+            owner=args.owner, page_size=min(args.limit, 100), page_token=token, statuses=statuses
+        ),
+        "batches",
+        output.batch_line,
+        args.limit,
+    )
 
 
 # ---- LPS batch jobs ----------------------------------------------------------------------------------
 
 
 async def list_batch_jobs(clients: Clients, args: argparse.Namespace) -> int:
-    async def fetch(token: str) -> tuple[list, str]:
-        request = jobs_pb.ListBatchJobsRequest(
-            page_size=min(args.limit, 100), page_token=token, states=[BATCH_JOB_STATES[s] for s in args.state]
-        )
-        response = await clients.jobs.ListBatchJobs(request, **clients.call_options())
-        return list(response.batch_jobs), response.next_page_token
-
-    for job in await pages(fetch, args.limit):
-        print(output.batch_job_line(job))
-    return 0
+    states = [BATCH_JOB_STATES[s] for s in args.state]
+    return await print_pages(
+        clients,
+        clients.jobs.ListBatchJobs,
+        lambda token: jobs_pb.ListBatchJobsRequest(page_size=min(args.limit, 100), page_token=token, states=states),
+        "batch_jobs",
+        output.batch_job_line,
+        args.limit,
+    )
 
 
 async def batch_job(clients: Clients, args: argparse.Namespace) -> int:
