@@ -1,9 +1,9 @@
 """Reading essays and anchor essays from a folder or a CSV file, with errors that name the file and row.
 
 A folder holds one essay per `.txt` or `.md` file; the file name without its suffix is the
-essay id, with any character other than letters, digits and `. _ : -` (which is all an id
-may hold) replaced by `_`, so `Anna Berg.txt` becomes `Anna_Berg`. A folder of anchors
-holds one subfolder per grade (`anchors/B/strong-essay.txt`).
+essay id, with accents dropped and any other character than ASCII letters, digits and
+`. _ : -` (which is all an id may hold) replaced by `_`, so `Åsa Öberg.txt` becomes
+`Asa_Oberg`. A folder of anchors holds one subfolder per grade (`anchors/B/strong-essay.txt`).
 
 A CSV file has a header row with `essay_id` (or `id`) and `text`; an optional `grade`
 column marks a row as an anchor essay of that known grade. A CSV of anchors must give
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +80,12 @@ def _read_file(file: Path) -> EssayText:
         raise InputError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     if not text:
         raise InputError(f"{file}: the file is empty")
-    return EssayText(NOT_ID_CHARACTERS.sub("_", file.stem), text)
+    return EssayText(essay_id_from_name(file.stem), text)
+
+
+def essay_id_from_name(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return NOT_ID_CHARACTERS.sub("_", ascii_name)
 
 
 def _read_csv(path: Path, grade_required: bool) -> list[EssayText]:

@@ -21,7 +21,7 @@ def test_folder_of_essays_with_a_folder_of_anchors_by_grade(tmp_path):
     write(tmp_path / "anchors" / "E" / "weak.txt", "phones bad")
     loaded = load(tmp_path / "class", tmp_path / "anchors")
     assert [(e.essay_id, e.text) for e in loaded.essays] == [
-        ("Bea_berg", "Phones distract."),
+        ("Bea_Oberg", "Phones distract."),
         ("adam", "Schools should allow phones."),
     ]
     assert [(a.essay_id, a.grade) for a in loaded.anchors] == [("strong", "A"), ("weak", "E")]
