@@ -19,6 +19,8 @@ class MisbehavingServicer(llm_provider_service_pb2_grpc.LlmProviderServiceServic
         self.slow_seconds = 5.0
         self.slow_started = asyncio.Event()
         self.slow_finished = asyncio.Event()
+        self.cleanup_seconds = 0.0  # cleanup a cancelled slow call still awaits (as a DB release would)
+        self.cleaned_up = asyncio.Event()
 
     async def GetMockMode(self, request, context):
         return llm_provider_service_pb2.GetMockModeResponse(mock_mode="ok")
@@ -39,8 +41,13 @@ class MisbehavingServicer(llm_provider_service_pb2_grpc.LlmProviderServiceServic
 
     async def AckComparisonResults(self, request, context):
         self.slow_started.set()
-        await asyncio.sleep(self.slow_seconds)
-        self.slow_finished.set()
+        try:
+            await asyncio.sleep(self.slow_seconds)
+            self.slow_finished.set()
+        finally:
+            if self.cleanup_seconds:
+                await asyncio.sleep(self.cleanup_seconds)
+                self.cleaned_up.set()
         return llm_provider_service_pb2.AckComparisonResultsResponse(acknowledged_count=len(request.request_ids))
 
     async def StreamComparisonResults(self, request, context):

@@ -62,3 +62,27 @@ async def test_call_outliving_the_grace_period_is_cancelled():
             await call
         assert caught.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
     assert not servicer.slow_finished.is_set()
+
+
+async def test_shutdown_hooks_run_after_cancelled_handlers_have_cleaned_up():
+    """Hooks close the database; a cancelled handler's cleanup must not run against a closed one."""
+    server, servicer = build_fake_server()
+    servicer.slow_seconds, servicer.cleanup_seconds = 30, 0.3
+    seen_by_hook: list[bool] = []
+
+    async def close_database() -> None:
+        seen_by_hook.append(servicer.cleaned_up.is_set())
+
+    server.on_stop.append(close_database)
+    await server.start()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        call = asyncio.ensure_future(
+            pb_grpc.LlmProviderServiceStub(channel).AckComparisonResults(
+                pb.AckComparisonResultsRequest(consumer="c"), timeout=20
+            )
+        )
+        await asyncio.wait_for(servicer.slow_started.wait(), 5)
+        await asyncio.wait_for(server.stop(grace=0.1), 10)
+        with pytest.raises(grpc.aio.AioRpcError):
+            await call
+    assert seen_by_hook == [True]
