@@ -17,6 +17,7 @@ from huleedu.llm.v1 import batch_job_pb2, comparison_pb2
 from huleedu.results.v1 import batch_pb2
 
 Z95 = 1.96  # half-width of a 95% interval in standard errors
+CLEAR_LINE = "\r\x1b[K"  # back to the line's start and erase it (ANSI, as every terminal emulator has)
 
 
 def to_json(message: Message) -> str:
@@ -189,7 +190,7 @@ class ProgressDisplay:
 
     def show(self, progress: assessment_pb2.AssessmentProgress) -> None:
         if self.interactive:
-            self.stream.write("\r" + progress_line(progress) + "   ")
+            self.stream.write(CLEAR_LINE + progress_line(progress))
         elif progress.waves != self.last_wave:
             self.stream.write(progress_line(progress) + "\n")
         self.last_wave = progress.waves
@@ -197,7 +198,8 @@ class ProgressDisplay:
 
     def note(self, line: str) -> None:
         """A line of its own (a judgement, a warning) without breaking the bar."""
-        self.stream.write(("\n" if self.interactive else "") + line + "\n")
+        # On a terminal the line replaces the bar, which the next progress event redraws below it.
+        self.stream.write((CLEAR_LINE if self.interactive else "") + line + "\n")
 
     def close(self) -> None:
         if self.interactive:
