@@ -181,16 +181,20 @@ async def follow(clients: Clients, args: argparse.Namespace) -> int:
     name = resource_name("assessments", args.name)
     display = output.ProgressDisplay(sys.stderr)
     result, final = None, None
-    async for event in stream_events(clients, name, display):
-        kind = event.WhichOneof("event")
-        if kind == "judgement" and args.judgements:
-            display.note(output.judgement_line(event.judgement))
-        elif kind == "progress":
-            display.show(event.progress)
-        elif kind == "result":
-            result = event.result
-        elif kind == "final_assessment":
-            final = event.final_assessment
+    try:
+        async for event in stream_events(clients, name, display):
+            kind = event.WhichOneof("event")
+            if kind == "judgement" and args.judgements:
+                display.note(output.judgement_line(event.judgement))
+            elif kind == "progress":
+                display.show(event.progress)
+            elif kind == "result":
+                result = event.result
+            elif kind == "final_assessment":
+                final = event.final_assessment
+    except asyncio.CancelledError:  # Ctrl-C: only the following stops, not the assessment
+        display.note(f"stopped following; {name} keeps running (huleedu follow {name} picks it up again)")
+        raise
     display.close()
     if final is not None and final.state != assessment_pb2.Assessment.STATE_SUCCEEDED:
         print(output.assessment_line(final), file=sys.stderr)
