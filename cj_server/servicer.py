@@ -11,20 +11,7 @@ from cj_server import converters
 from cj_server.domain.grading import BUILT_IN_SCALES
 from cj_server.service import AssessmentService, id_from_name
 from service_core.errors import FieldViolation, InvalidArgument
-
-
-def page_size(requested: int, default: int = 20, maximum: int = 100) -> int:
-    if requested < 0:
-        raise InvalidArgument(FieldViolation("page_size", "must not be negative"))
-    return min(requested or default, maximum)
-
-
-def page_offset(token: str) -> int:
-    if not token:
-        return 0
-    if not token.isdigit():
-        raise InvalidArgument(FieldViolation("page_token", "not a page token this server issued"))
-    return int(token)
+from service_core.paging import keyset_after, keyset_token, offset_from, offset_token, page_size
 
 
 class CjAssessmentServicer(cj_assessment_service_pb2_grpc.CjAssessmentServiceServicer):
@@ -47,16 +34,10 @@ class CjAssessmentServicer(cj_assessment_service_pb2_grpc.CjAssessmentServiceSer
             if value not in converters.STATE_FROM_PROTO:
                 raise InvalidArgument(FieldViolation("states", f"unknown value {value}"))
             states.append(converters.STATE_FROM_PROTO[value])
-        after = None
-        if request.page_token:
-            created, _, assessment_id = request.page_token.partition("~")
-            try:
-                after = (float(created), assessment_id)
-            except ValueError as exc:
-                raise InvalidArgument(FieldViolation("page_token", "not a page token this server issued")) from exc
+        after = keyset_after(request.page_token)
         page = await self.service.list_assessments(limit=size + 1, after=after, states=states)
         last = page[size - 1][0] if len(page) > size else None
-        token = f"{last['created_at']!r}~{last['assessment_id']}" if last else ""
+        token = keyset_token(last["created_at"], last["assessment_id"]) if last else ""
         return pb.ListAssessmentsResponse(assessments=[message for _, message in page[:size]], next_page_token=token)
 
     async def CancelAssessment(self, request: pb.CancelAssessmentRequest, context) -> pb.CancelAssessmentResponse:
@@ -102,13 +83,13 @@ class CjAssessmentServicer(cj_assessment_service_pb2_grpc.CjAssessmentServiceSer
         return pb.CreateAnchorResponse(anchor=anchor_proto(row))
 
     async def ListAnchors(self, request: pb.ListAnchorsRequest, context) -> pb.ListAnchorsResponse:
-        size, offset = page_size(request.page_size), page_offset(request.page_token)
+        size, offset = page_size(request.page_size), offset_from(request.page_token)
         rows = await self.service.store.list_anchors(
             limit=size + 1, offset=offset, grade_scale_id=request.grade_scale_id, assignment_id=request.assignment_id
         )
         return pb.ListAnchorsResponse(
             anchors=[anchor_proto(r) for r in rows[:size]],
-            next_page_token=str(offset + size) if len(rows) > size else "",
+            next_page_token=offset_token(offset + size) if len(rows) > size else "",
         )
 
     async def ListGradeScales(self, request: pb.ListGradeScalesRequest, context) -> pb.ListGradeScalesResponse:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Sequence
 
 import grpc
@@ -300,20 +298,3 @@ def mock_mode_response(settings: LpsSettings) -> llm_provider_service_pb2.GetMoc
         default_provider=PROVIDER_TO_PROTO[Provider(settings.default_provider.value)],
         queue_processing_mode=PROCESSING_MODE_TO_PROTO[settings.queue_processing_mode.value],
     )
-
-
-# ---- page tokens --------------------------------------------------------------------------------
-
-
-def encode_page_token(payload: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload, sort_keys=True).encode()).decode()
-
-
-def decode_page_token(token: str, field: str = "page_token") -> dict:
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if not isinstance(payload, dict):
-            raise ValueError("not an object")
-        return payload
-    except ValueError as exc:
-        raise InvalidArgument(FieldViolation(field, "not a page token this server issued")) from exc

@@ -10,8 +10,6 @@ from llm_provider_server import converters
 from llm_provider_server.converters import (
     JOB_STATE_FROM_PROTO,
     PROVIDER_FROM_PROTO,
-    decode_page_token,
-    encode_page_token,
     job_id_from_name,
     request_id_from_name,
 )
@@ -19,12 +17,7 @@ from llm_provider_server.domain.manifest import Manifest
 from llm_provider_server.service import ComparisonService
 from llm_provider_server.settings import LpsSettings
 from service_core.errors import FieldViolation, InvalidArgument
-
-
-def page_size(requested: int, default: int, maximum: int) -> int:
-    if requested < 0:
-        raise InvalidArgument(FieldViolation("page_size", "must not be negative"))
-    return min(requested or default, maximum)
+from service_core.paging import keyset_after, keyset_token, offset_from, offset_token, page_size
 
 
 class LlmProviderServicer(llm_provider_service_pb2_grpc.LlmProviderServiceServicer):
@@ -98,15 +91,12 @@ class BatchJobServicer(batch_job_service_pb2_grpc.BatchJobServiceServicer):
             if request.provider not in PROVIDER_FROM_PROTO:
                 raise InvalidArgument(FieldViolation("provider", f"unknown value {request.provider}"))
             provider = PROVIDER_FROM_PROTO[request.provider].value
-        after = None
-        if request.page_token:
-            token = decode_page_token(request.page_token)
-            after = (float(token["created_at"]), str(token["job_id"]))
+        after = keyset_after(request.page_token)
         jobs = await self.service.jobs.list(limit=size + 1, after=after, states=states, provider=provider)
         next_token = ""
         if len(jobs) > size:
             jobs = jobs[:size]
-            next_token = encode_page_token({"created_at": jobs[-1].created_at, "job_id": jobs[-1].job_id})
+            next_token = keyset_token(jobs[-1].created_at, jobs[-1].job_id)
         return jobs_pb.ListBatchJobsResponse(
             batch_jobs=[converters.job_to_proto(j) for j in jobs], next_page_token=next_token
         )
@@ -125,9 +115,9 @@ class BatchJobServicer(batch_job_service_pb2_grpc.BatchJobServiceServicer):
         job_id = job_id_from_name(request.name)
         await self.service.get_job(job_id)
         size = page_size(request.page_size, 100, 500)
-        offset = int(decode_page_token(request.page_token)["offset"]) if request.page_token else 0
+        offset = offset_from(request.page_token)
         results = await self.service.jobs.results(job_id, offset=offset, limit=size + 1)
-        next_token = encode_page_token({"offset": offset + size}) if len(results) > size else ""
+        next_token = offset_token(offset + size) if len(results) > size else ""
         return jobs_pb.ListBatchJobResultsResponse(
             results=[converters.result_to_proto(r) for r in results[:size]], next_page_token=next_token
         )

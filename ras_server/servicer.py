@@ -12,6 +12,7 @@ from ras_server.service import Access, ResultService
 from ras_server.settings import RasSettings
 from service_core.errors import FieldViolation, InvalidArgument
 from service_core.logs import caller_var
+from service_core.paging import keyset_after, keyset_token, page_size
 
 
 class ResultAggregatorServicer(result_aggregator_service_pb2_grpc.ResultAggregatorServiceServicer):
@@ -41,26 +42,18 @@ class ResultAggregatorServicer(result_aggregator_service_pb2_grpc.ResultAggregat
         return pb.GetBatchStatusResponse(batch=await self.service.status(request.batch_id, self._access()))
 
     async def ListBatches(self, request: pb.ListBatchesRequest, context) -> pb.ListBatchesResponse:
-        if request.page_size < 0:
-            raise InvalidArgument(FieldViolation("page_size", "must not be negative"))
-        limit = min(request.page_size or 20, 100)
+        limit = page_size(request.page_size)
         states = []
         for value in request.statuses:
             if value not in CLIENT_FROM_PROTO:
                 raise InvalidArgument(FieldViolation("statuses", f"unknown value {value}"))
             states += [s.value for s in states_for(CLIENT_FROM_PROTO[value])]
-        after = None
-        if request.page_token:
-            created, _, batch_id = request.page_token.partition("~")
-            try:
-                after = (float(created), batch_id)
-            except ValueError as exc:
-                raise InvalidArgument(FieldViolation("page_token", "not a page token this server issued")) from exc
+        after = keyset_after(request.page_token)
         batches, total, more = await self.service.list(request, self._access(), states, limit, after)
         token = ""
         if more:
             last = batches[-1]
-            token = f"{last.create_time.ToNanoseconds() / 1e9!r}~{last.batch_id}"
+            token = keyset_token(last.create_time.ToNanoseconds() / 1e9, last.batch_id)
         return pb.ListBatchesResponse(batches=batches, next_page_token=token, total_size=total)
 
     async def WatchBatchStatus(self, request: pb.WatchBatchStatusRequest, context):
