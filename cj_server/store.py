@@ -124,20 +124,14 @@ class CjStore(TransactionalStore):
     # ---- assessments ---------------------------------------------------------------------
 
     async def find_by_request_id(self, request_id: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as connection:
-            select = sa.select(assessments).where(assessments.c.request_id == request_id)
-            row = (await connection.execute(select)).first()
-        return dict(row._mapping) if row else None
+        return await self.first(sa.select(assessments).where(assessments.c.request_id == request_id))
 
     async def get(
         self, assessment_id: str, connection: AsyncConnection | None = None, lock: bool = False
     ) -> dict[str, Any] | None:
-        select = sa.select(assessments).where(assessments.c.assessment_id == assessment_id)
-        if lock and not self.sqlite:
-            select = select.with_for_update()
-        found = await self.rows(select, connection)
-        row = found[0] if found else None
-        return dict(row._mapping) if row else None
+        return await self.first(
+            sa.select(assessments).where(assessments.c.assessment_id == assessment_id), connection, lock
+        )
 
     async def insert(self, connection: AsyncConnection, row: dict[str, Any], item_rows: Sequence[Item]) -> None:
         await connection.execute(assessments.insert(), [row])

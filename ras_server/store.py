@@ -82,12 +82,7 @@ class RasStore(TransactionalStore):
         return True
 
     async def batch(self, batch_id: str, connection: AsyncConnection | None = None, lock: bool = False) -> dict | None:
-        select = sa.select(batches).where(batches.c.batch_id == batch_id)
-        if lock and not self.sqlite:
-            select = select.with_for_update()
-        found = await self.rows(select, connection)
-        row = found[0] if found else None
-        return dict(row._mapping) if row else None
+        return await self.first(sa.select(batches).where(batches.c.batch_id == batch_id), connection, lock)
 
     async def insert_batch(self, connection: AsyncConnection, row: dict[str, Any], essay_rows: Sequence[dict]) -> None:
         await connection.execute(batches.insert(), [row])

@@ -90,11 +90,6 @@ def run_migrations_in_env() -> None:
         context.run_migrations()
 
 
-def _is_connection_cleanup(task: asyncio.Task) -> bool:
-    name = getattr(task.get_coro(), "__qualname__", "")
-    return "AsyncConnection" in name or "aiosqlite" in name.lower() or "terminate" in name
-
-
 class Database:
     """A server's engine plus its migrations; `open` at start-up, `close` at shutdown."""
 
@@ -109,7 +104,11 @@ class Database:
     async def close(self) -> None:
         # Connections of queries cancelled mid-flight are closed by tasks SQLAlchemy schedules;
         # let them finish before the pool goes, or they wait forever on a closed driver thread.
-        pending = [task for task in asyncio.all_tasks() if not task.done() and _is_connection_cleanup(task)]
+        pending = [
+            task
+            for task in asyncio.all_tasks()
+            if not task.done() and "AsyncConnection" in getattr(task.get_coro(), "__qualname__", "")
+        ]
         if pending:
             await asyncio.wait(pending, timeout=2)
         await self.engine.dispose()
@@ -146,6 +145,16 @@ class TransactionalStore:
             return list((await connection.execute(select)).all())
         async with self.engine.connect() as own:
             return list((await own.execute(select)).all())
+
+    async def first(
+        self, select: Any, connection: AsyncConnection | None = None, lock: bool = False
+    ) -> dict[str, Any] | None:
+        """The first row of a read as a dict, or None. `lock` takes a row lock on PostgreSQL; on
+        SQLite the write lock every transaction holds already serialises the writers."""
+        if lock and not self.sqlite:
+            select = select.with_for_update()
+        found = await self.rows(select, connection)
+        return dict(found[0]._mapping) if found else None
 
     async def notify(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
