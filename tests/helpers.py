@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -48,6 +49,16 @@ def run_tool(*args: str, timeout: float = 30, check: bool = False) -> subprocess
     tool = VENV_BIN / args[0]
     command = [str(tool) if tool.exists() else args[0], *args[1:]]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=check, cwd=ROOT)
+
+
+async def wait_until(predicate, timeout: float = 30, interval: float = 0.05) -> bool:
+    """Poll an async predicate until it holds or `timeout` passes; its last answer."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(interval)
+    return await predicate()
 
 
 def wait_for(predicate, timeout: float = 10, interval: float = 0.05) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -130,12 +129,3 @@ async def stack(
         await lps_server.stop(grace=1)
         if ras_server is not None:
             await ras_server.stop(0)
-
-
-async def wait_until(predicate, timeout: float = 30, interval: float = 0.05) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await predicate():
-            return True
-        await asyncio.sleep(interval)
-    return await predicate()

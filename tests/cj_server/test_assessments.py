@@ -12,8 +12,8 @@ from huleedu.llm.v1 import llm_provider_service_pb2 as llm_pb
 from huleedu.llm.v1 import llm_provider_service_pb2_grpc as llm_grpc
 from scipy.stats import spearmanr
 
-from tests.cj_server.harness import A, RecordingRas, essays, stack, truth, wait_until
-from tests.helpers import rich_details
+from tests.cj_server.harness import A, RecordingRas, essays, stack, truth
+from tests.helpers import rich_details, wait_until
 
 R = assessment_pb2.AssessmentResult
 

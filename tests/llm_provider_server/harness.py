@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -102,12 +101,3 @@ async def lps(database_url: str, **overrides) -> AsyncIterator[Harness]:
             yield Harness(app, channel)
     finally:
         await server.stop(grace=1)
-
-
-async def wait_until(predicate, timeout: float = 20, interval: float = 0.05) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await predicate():
-            return True
-        await asyncio.sleep(interval)
-    return await predicate()

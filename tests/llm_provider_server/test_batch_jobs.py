@@ -7,7 +7,8 @@ import pytest
 from huleedu.llm.v1 import batch_job_pb2, comparison_pb2
 from huleedu.llm.v1 import batch_job_service_pb2 as jobs_pb
 
-from tests.llm_provider_server.harness import comparison, lps, wait_until
+from tests.helpers import wait_until
+from tests.llm_provider_server.harness import comparison, lps
 
 S = batch_job_pb2.BatchJob
 R = comparison_pb2.ComparisonResult

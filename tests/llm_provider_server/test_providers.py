@@ -12,8 +12,9 @@ from huleedu.llm.v1 import batch_job_pb2, comparison_pb2
 from huleedu.llm.v1 import batch_job_service_pb2 as jobs_pb
 
 from llm_provider_server.providers.errors import retry_after_seconds
+from tests.helpers import wait_until
 from tests.llm_provider_server.fake_vendors import FakeVendors, Scripted
-from tests.llm_provider_server.harness import comparison, lps, wait_until
+from tests.llm_provider_server.harness import comparison, lps
 
 R = comparison_pb2.ComparisonResult
 OPENAI_KEY = "sk-test-DO-NOT-LOG-1234567890"

@@ -10,8 +10,8 @@ from google.protobuf import duration_pb2
 from huleedu.llm.v1 import comparison_pb2
 from huleedu.llm.v1 import llm_provider_service_pb2 as pb
 
-from tests.helpers import rich_details
-from tests.llm_provider_server.harness import comparison, lps, wait_until
+from tests.helpers import rich_details, wait_until
+from tests.llm_provider_server.harness import comparison, lps
 
 R = comparison_pb2.ComparisonResult
 C = comparison_pb2.Comparison

@@ -9,7 +9,8 @@ from huleedu.results.v1 import result_aggregator_service_pb2_grpc as pb_grpc
 
 from ras_server.app import RasApp
 from ras_server.settings import RasSettings
-from tests.cj_server.harness import essays, stack, wait_until
+from tests.cj_server.harness import essays, stack
+from tests.helpers import wait_until
 
 
 async def test_cj_outbox_drives_the_batch_to_complete(database_url):
