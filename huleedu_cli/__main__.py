@@ -4,6 +4,7 @@
     huleedu submit class.csv --batch-id 9a-2026 --owner teacher-1
     huleedu follow assessments/abc --judgements
     huleedu result assessments/abc --format csv --output results.csv
+    huleedu report assessments/abc -o report.html
     huleedu list --state running
     huleedu cancel assessments/abc
     huleedu grade-scales
@@ -13,8 +14,8 @@
 
 Targets come from --cj/--lps/--ras or HULEEDU_CJ_TARGET, HULEEDU_LPS_TARGET and
 HULEEDU_RAS_TARGET (defaults: the servers' default ports on 127.0.0.1); a bearer token from
---token or HULEEDU_TOKEN. Exit codes: 0 success, 1 the work failed or was cancelled,
-2 bad input or a refused call.
+--token or HULEEDU_TOKEN, the deadline of each call from --timeout or HULEEDU_TIMEOUT. Exit
+codes: 0 success, 1 the work failed or was cancelled, 2 bad input or a refused call.
 """
 
 from __future__ import annotations
@@ -27,23 +28,45 @@ from pathlib import Path
 import grpc
 
 from huleedu_cli import commands
-from huleedu_cli.client import Clients, ClientSettings
+from huleedu_cli.client import Clients, ClientSettings, SettingsError
 from huleedu_cli.essays import InputError
 
+OPTIONS = {
+    "cj_target": "--cj",
+    "lps_target": "--lps",
+    "ras_target": "--ras",
+    "token": "--token",
+    "timeout": "--timeout",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value}")
+    return number
+
+
+def non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected zero or a positive whole number, got {value}")
+    return number
+
+
+def build_parser(defaults: ClientSettings | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="huleedu",
         description="Command-line client for the HuleEdu comparative judgement services.",
         epilog="Targets and token also come from HULEEDU_CJ_TARGET, HULEEDU_LPS_TARGET, HULEEDU_RAS_TARGET, "
-        "HULEEDU_TOKEN.",
+        "HULEEDU_TOKEN, HULEEDU_TIMEOUT.",
     )
-    defaults = ClientSettings.from_env()
+    defaults = defaults or ClientSettings()
     parser.add_argument("--cj", default=defaults.cj_target, help="CJ server (default %(default)s)")
     parser.add_argument("--lps", default=defaults.lps_target, help="LLM provider server (default %(default)s)")
     parser.add_argument("--ras", default=defaults.ras_target, help="result aggregator (default %(default)s)")
     parser.add_argument("--token", default=defaults.token, help="bearer token sent with every call")
-    parser.add_argument("--timeout", type=float, default=defaults.timeout, help="seconds per unary call")
+    parser.add_argument("--timeout", default=defaults.timeout, help="seconds per unary call")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     submit = sub.add_parser("submit", help="submit an assessment of essays from a folder or CSV file")
@@ -53,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--instructions", default="", help="judging instructions, or @file to read them from a file")
     submit.add_argument("--prompt", default="", help="the assignment the students answered, or @file")
     submit.add_argument("--rubric", default="", help="the rubric, or @file")
-    submit.add_argument("--budget", type=int, default=0, help="most comparisons to spend (default: the server's)")
+    submit.add_argument("--budget", type=non_negative_int, default=0, help="most comparisons (default: the server's)")
     submit.add_argument("--target-reliability", type=float, default=0.0, help="stop at this reliability")
     submit.add_argument("--batching", choices=sorted(commands.BATCHING), help="how LPS runs the comparisons")
     submit.add_argument("--provider", choices=sorted(commands.PROVIDERS), help="LLM provider override")
@@ -72,13 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     result.add_argument("name", help="assessments/{id} (or just the id)")
     add_result_options(result)
 
+    report = sub.add_parser("report", help="write a printable HTML report of a finished assessment")
+    report.add_argument("name", help="assessments/{id} (or just the id)")
+    report.add_argument("--output", "-o", type=Path, default=Path("report.html"), help="default %(default)s")
+    report.add_argument("--title", default="", help="the report's heading (default: the assessment's name)")
+
     status = sub.add_parser("status", help="state and progress of one assessment")
     status.add_argument("name", help="assessments/{id} (or just the id)")
     status.add_argument("--json", action="store_true", help="print the assessment as JSON")
 
     listing = sub.add_parser("list", help="list assessments, newest first")
     listing.add_argument("--state", action="append", choices=sorted(commands.ASSESSMENT_STATES), default=[])
-    listing.add_argument("--limit", type=int, default=50, help="at most this many (default %(default)s)")
+    listing.add_argument("--limit", type=positive_int, default=50, help="at most this many (default %(default)s)")
 
     cancel = sub.add_parser("cancel", help="cancel an assessment and its outstanding comparisons")
     cancel.add_argument("name", help="assessments/{id} (or just the id)")
@@ -93,11 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     batches = sub.add_parser("batches", help="list batches in the result aggregator")
     batches.add_argument("--owner", default="")
     batches.add_argument("--status", action="append", choices=sorted(commands.CLIENT_STATUSES), default=[])
-    batches.add_argument("--limit", type=int, default=50, help="at most this many (default %(default)s)")
+    batches.add_argument("--limit", type=positive_int, default=50, help="at most this many (default %(default)s)")
 
     jobs = sub.add_parser("batch-jobs", help="list LPS batch jobs (provider-native batches)")
     jobs.add_argument("--state", action="append", choices=sorted(commands.BATCH_JOB_STATES), default=[])
-    jobs.add_argument("--limit", type=int, default=50, help="at most this many (default %(default)s)")
+    jobs.add_argument("--limit", type=positive_int, default=50, help="at most this many (default %(default)s)")
 
     job = sub.add_parser("batch-job", help="one LPS batch job")
     job.add_argument("name", help="batchJobs/{id} (or just the id)")
@@ -118,18 +146,27 @@ def describe_rpc_error(error: grpc.aio.AioRpcError) -> str:
     return "\n".join(lines)
 
 
-async def run(args: argparse.Namespace) -> int:
-    settings = ClientSettings(
-        cj_target=args.cj, lps_target=args.lps, ras_target=args.ras, token=args.token, timeout=args.timeout
-    )
+async def run(args: argparse.Namespace, settings: ClientSettings) -> int:
     async with Clients(settings) as clients:
         return await commands.dispatch(clients, args)
 
 
+def parse(argv: list[str] | None) -> tuple[argparse.Namespace, ClientSettings]:
+    """The arguments and the settings they give, every value checked (SettingsError says which is wrong)."""
+    args = build_parser(ClientSettings.from_env()).parse_args(argv)
+    values = {"cj_target": args.cj, "lps_target": args.lps, "ras_target": args.ras}
+    settings = ClientSettings.checked({**values, "token": args.token, "timeout": args.timeout}, sources=OPTIONS)
+    return args, settings
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
     try:
-        code = asyncio.run(run(args))
+        args, settings = parse(argv)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        code = asyncio.run(run(args, settings))
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         code = 2

@@ -2,13 +2,57 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import grpc
 from huleedu.cj.v1 import cj_assessment_service_pb2_grpc as cj_grpc
 from huleedu.llm.v1 import batch_job_service_pb2_grpc as jobs_grpc
 from huleedu.results.v1 import result_aggregator_service_pb2_grpc as ras_grpc
+
+ENVIRONMENT = {
+    "cj_target": "HULEEDU_CJ_TARGET",
+    "lps_target": "HULEEDU_LPS_TARGET",
+    "ras_target": "HULEEDU_RAS_TARGET",
+    "token": "HULEEDU_TOKEN",
+    "timeout": "HULEEDU_TIMEOUT",
+}
+HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
+TOKEN = re.compile(r"^[\x21-\x7e]*$")  # what an HTTP/2 header value may hold without quoting
+
+
+class SettingsError(ValueError):
+    """A setting from the environment or the command line is not usable; the message says which and why."""
+
+
+def check_target(value: str, source: str) -> str:
+    """`host:port` ([v6]:port too), or a gRPC URI such as `dns:///host:port` or `unix:/path`."""
+    value = value.strip()
+    if "://" in value or value.startswith("unix:"):
+        return value
+    match = HOST_PORT.match(value)
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise SettingsError(f"{source}={value!r}: expected host:port, for example 127.0.0.1:50051")
+    return value
+
+
+def check_timeout(value: str | float, source: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{source}={value!r}: expected a number of seconds, for example 30") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise SettingsError(f"{source}={value!r}: the timeout must be a positive number of seconds")
+    return seconds
+
+
+def check_token(value: str, source: str) -> str:
+    if not TOKEN.match(value):
+        raise SettingsError(f"{source}: a bearer token holds no spaces or control characters")
+    return value
 
 
 @dataclass(frozen=True)
@@ -20,15 +64,21 @@ class ClientSettings:
     timeout: float = 30.0
 
     @classmethod
-    def from_env(cls) -> ClientSettings:
-        env = os.environ
-        return cls(
-            cj_target=env.get("HULEEDU_CJ_TARGET", cls.cj_target),
-            lps_target=env.get("HULEEDU_LPS_TARGET", cls.lps_target),
-            ras_target=env.get("HULEEDU_RAS_TARGET", cls.ras_target),
-            token=env.get("HULEEDU_TOKEN", ""),
-            timeout=float(env.get("HULEEDU_TIMEOUT", cls.timeout)),
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ClientSettings:
+        """Defaults from the HULEEDU_* variables, each checked, so a bad value fails before any call."""
+        env = os.environ if env is None else env
+        values: dict[str, str] = {field: env[name] for field, name in ENVIRONMENT.items() if name in env}
+        return cls.checked(values, sources=ENVIRONMENT)
+
+    @classmethod
+    def checked(cls, values: Mapping[str, str | float], sources: Mapping[str, str]) -> ClientSettings:
+        defaults = cls()
+        settings: dict[str, str | float] = {}
+        for field in ("cj_target", "lps_target", "ras_target"):
+            settings[field] = check_target(str(values.get(field, getattr(defaults, field))), sources[field])
+        settings["token"] = check_token(str(values.get("token", "")), sources["token"])
+        settings["timeout"] = check_timeout(values.get("timeout", defaults.timeout), sources["timeout"])
+        return cls(**settings)  # type: ignore[arg-type]
 
 
 class Clients:

@@ -87,12 +87,16 @@ def text_argument(value: str) -> str:
         raise essay_files.InputError(f"{path}: {exc.strerror}") from exc
 
 
-def write(text: str, destination: Path | None, stream: TextIO | None = None) -> None:
+def write(text: str, destination: Path | None, stream: TextIO | None = None, encoding: str = "utf-8") -> None:
+    """To standard output, or to a file (a CSV file gets a byte order mark, so spreadsheets read it as UTF-8)."""
     if destination is None:
         (stream or sys.stdout).write(text)
-    else:
-        destination.write_text(text, encoding="utf-8")
-        print(f"written to {destination}", file=sys.stderr)
+        return
+    try:
+        destination.write_text(text, encoding=encoding)
+    except OSError as exc:
+        raise essay_files.InputError(f"{destination}: {exc.strerror}") from exc
+    print(f"written to {destination}", file=sys.stderr)
 
 
 # ---- assessments -------------------------------------------------------------------------------------
@@ -108,6 +112,7 @@ def build_create_request(args: argparse.Namespace, loaded: essay_files.EssaySet)
         comparison_budget=args.budget,
         target_reliability=args.target_reliability,
         batch_id=args.batch_id,
+        labels=essay_files.name_labels(loaded.essays + loaded.anchors),
     )
     if args.grade_scale:
         request.grade_scale_id = args.grade_scale
@@ -146,8 +151,8 @@ async def submit(clients: Clients, args: argparse.Namespace) -> int:
         f"{output.enum_name(assessment_pb2.BatchingMode, assessment.llm_batching_mode, 'BATCHING_MODE_')}",
         file=sys.stderr,
     )
-    print(assessment.name)
-    if not args.follow:
+    if not args.follow:  # standard output is the document asked for: the name, or the assessment as JSON
+        write(output.to_json(assessment) if args.format == "json" else assessment.name + "\n", args.output)
         return 0
     return await follow(clients, argparse.Namespace(**{**vars(args), "name": assessment.name}))
 
@@ -200,22 +205,45 @@ async def follow(clients: Clients, args: argparse.Namespace) -> int:
         print(output.assessment_line(final), file=sys.stderr)
     if result is None:
         return 1
-    write(format_result(result, args.format), args.output)
+    await write_result(clients, result, args)
     return 0
 
 
-def format_result(result: assessment_pb2.AssessmentResult, fmt: str) -> str:
+async def write_result(clients: Clients, result: assessment_pb2.AssessmentResult, args: argparse.Namespace) -> None:
+    names = await essay_names(clients, result.assessment)
+    encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+    write(format_result(result, args.format, names), args.output, encoding=encoding)
+
+
+async def essay_names(clients: Clients, name: str) -> dict[str, str]:
+    """The names the essays were submitted under (kept in the assessment's labels)."""
+    request = cj_pb.GetAssessmentRequest(name=name)
+    assessment = (await clients.cj.GetAssessment(request, **clients.call_options())).assessment
+    return essay_files.names_from_labels(dict(assessment.labels))
+
+
+def format_result(result: assessment_pb2.AssessmentResult, fmt: str, names: dict[str, str] | None = None) -> str:
     if fmt == "json":
-        return output.to_json(result)
+        return output.result_json(result, names or {})
     if fmt == "csv":
-        return output.result_csv(result)
-    return output.result_table(result)
+        return output.result_csv(result, names or {})
+    return output.result_table(result, names or {})
 
 
 async def result(clients: Clients, args: argparse.Namespace) -> int:
     request = cj_pb.GetAssessmentResultRequest(name=resource_name("assessments", args.name))
     response = await clients.cj.GetAssessmentResult(request, **clients.call_options())
-    write(format_result(response.result, args.format), args.output)
+    await write_result(clients, response.result, args)
+    return 0
+
+
+async def report(clients: Clients, args: argparse.Namespace) -> int:
+    from huleedu_cli import report as reports  # matplotlib loads only for reports
+
+    name = resource_name("assessments", args.name)
+    data = await reports.collect(clients.cj, name, clients.metadata, call_seconds=clients.settings.timeout)
+    page = await asyncio.to_thread(reports.render, data, args.title)
+    write(page, args.output)
     return 0
 
 
@@ -334,6 +362,7 @@ COMMANDS: dict[str, Callable[[Clients, argparse.Namespace], Awaitable[int]]] = {
     "submit": submit,
     "follow": follow,
     "result": result,
+    "report": report,
     "status": status,
     "list": list_assessments,
     "cancel": cancel,

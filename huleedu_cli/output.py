@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from typing import TextIO
 
-from google.protobuf.json_format import MessageToJson
+from google.protobuf.json_format import MessageToDict, MessageToJson
 from google.protobuf.message import Message
 from huleedu.cj.v1 import assessment_pb2
 from huleedu.llm.v1 import batch_job_pb2, comparison_pb2
 from huleedu.results.v1 import batch_pb2
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
+from rich.table import Table
 
 Z95 = 1.96  # half-width of a 95% interval in standard errors
-CLEAR_LINE = "\r\x1b[K"  # back to the line's start and erase it (ANSI, as every terminal emulator has)
+WIDE_TERMINAL = 90  # columns from which the bar also shows failed and pending counts
+LOG_STEP_PERCENT = 5  # in a log, a progress line each time this much more of the budget is done
 
 
 def to_json(message: Message) -> str:
@@ -29,77 +35,107 @@ def enum_name(enum, value: int, prefix: str) -> str:
     return enum.Name(value).removeprefix(prefix).lower()
 
 
-def progress_bar(done: int, total: int, width: int = 30) -> str:
-    filled = int(width * min(done / total, 1.0)) if total > 0 else 0
-    return "[" + "#" * filled + "-" * (width - filled) + "]"
-
-
 def progress_line(progress: assessment_pb2.AssessmentProgress) -> str:
+    """One line of progress for a log (a terminal gets the redrawn bar instead)."""
     done = progress.comparisons_succeeded + progress.comparisons_failed
+    share = f"{done / progress.budget:4.0%} " if progress.budget else ""
     return (
-        f"{progress_bar(done, progress.budget)} {progress.comparisons_succeeded} judged, "
+        f"{share}{progress.comparisons_succeeded}/{progress.budget} judged, "
         f"{progress.comparisons_failed} failed, {progress.comparisons_pending} pending, wave {progress.waves}, "
         f"reliability {progress.current_reliability:.2f}"
     )
 
 
-def result_table(result: assessment_pb2.AssessmentResult) -> str:
-    lines = [f"{'rank':>4}  {'essay':24} {'score ± 95%':>15}  {'grade':6} {'p':>5}  kind"]
+def _name(names: dict[str, str], essay_id: str) -> str:
+    return names.get(essay_id, essay_id)
+
+
+def _render(renderable, width: int) -> str:
+    out = io.StringIO()
+    Console(file=out, width=width, no_color=True, highlight=False, emoji=False).print(renderable)
+    return out.getvalue()
+
+
+def reliability_summary(result: assessment_pb2.AssessmentResult) -> str:
+    from huleedu_cli.report import reliability_figures, verdict
+
+    figures = reliability_figures(result.reliability)
+    shown = ", ".join(f"{f.label.replace(' reliability', '')} {f.value:.2f}" for f in figures)
+    css, words = verdict(figures[0].value)
+    warning = f"\nwarning: {words}" if css == "warning" else ""
+    return f"reliability: {shown} (the first is the one to trust; SSR reads high under adaptive pairing){warning}"
+
+
+def result_table(result: assessment_pb2.AssessmentResult, names: dict[str, str] | None = None, width: int = 100) -> str:
+    names = names or {}
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for header, justify in (("rank", "right"), ("essay", "left"), ("score ± 95%", "right")):
+        table.add_column(header, justify=justify, overflow="fold")
+    table.add_column("grade")
+    table.add_column("p", justify="right")
+    table.add_column("kind", overflow="fold")
     for essay in result.essay_results:
         projection = essay.grade_projection
         kind = f"anchor, known grade {essay.anchor_grade}" if essay.is_anchor else "student"
-        grade = f"{projection.grade:6} {projection.confidence:5.0%}" if result.grades_projected else f"{'-':6} {'':5}"
-        lines.append(
-            f"{essay.rank:>4}  {essay.essay_id:24} {essay.score:+6.2f} ± {Z95 * essay.standard_error:5.2f}  "
-            f"{grade}  {kind}"
+        graded = result.grades_projected
+        table.add_row(
+            str(essay.rank),
+            _name(names, essay.essay_id),
+            f"{essay.score:+6.2f} ± {Z95 * essay.standard_error:5.2f}",
+            projection.grade if graded else "-",
+            f"{projection.confidence:.0%}" if graded else "",
+            kind,
         )
-    reliability = result.reliability
     stop = enum_name(assessment_pb2.AssessmentResult.StopReason, result.stop_reason, "STOP_REASON_")
-    lines.append(
-        f"\nreliability: split-half {reliability.split_half_reliability:.2f}, scale separation "
-        f"{reliability.scale_separation_reliability:.2f}; {result.comparisons_succeeded} judgements of "
-        f"{result.comparisons_attempted} attempted; first-shown essay won "
-        f"{result.position_bias.first_position_win_rate:.0%}; stopped: {stop}"
-    )
+    lines = [
+        _render(table, width).rstrip("\n"),
+        "",
+        f"{result.comparisons_succeeded} judgements of {result.comparisons_attempted} attempted; first-shown essay "
+        f"won {result.position_bias.first_position_win_rate:.0%}; stopped: {stop}",
+        reliability_summary(result),
+    ]
     if not result.grades_projected and result.grades_note:
         lines.append(f"grades: {result.grades_note}")
     return "\n".join(lines) + "\n"
 
 
-def result_csv(result: assessment_pb2.AssessmentResult) -> str:
-    """One row per essay; a p_<grade> column for each grade of the scale, in scale order."""
+def result_json(result: assessment_pb2.AssessmentResult, names: dict[str, str] | None = None) -> str:
+    """The result in the proto3 JSON mapping, each essay with its `essay_name` (the name it was submitted under)."""
+    document = MessageToDict(result, preserving_proto_field_name=True)
+    for essay in document.get("essay_results", []):
+        essay["essay_name"] = _name(names or {}, essay.get("essay_id", ""))
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def result_csv(result: assessment_pb2.AssessmentResult, names: dict[str, str] | None = None) -> str:
+    """One row per essay; a p_<grade> column for each grade of the scale, in scale order; the assessment's
+    reliability on every row (the first figure is the one to trust)."""
+    from huleedu_cli.report import reliability_figures
+
+    names = names or {}
     grades = [p.grade for p in result.essay_results[0].grade_projection.probabilities] if result.essay_results else []
+    lead = reliability_figures(result.reliability)[0]
+    reliability = [
+        f"{lead.value:.4f}",
+        lead.label,
+        f"{result.reliability.split_half_reliability:.4f}",
+        f"{result.reliability.scale_separation_reliability:.4f}",
+    ]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [
-            "rank",
-            "student_rank",
-            "essay_id",
-            "is_anchor",
-            "anchor_grade",
-            "score",
-            "standard_error",
-            "ci95_low",
-            "ci95_high",
-            "grade",
-            "grade_confidence",
-            "confidence_label",
-            "comparisons",
-            "wins",
-            *(f"p_{grade}" for grade in grades),
-        ]
-    )
+    writer.writerow([*CSV_COLUMNS, *(f"p_{grade}" for grade in grades), *RELIABILITY_COLUMNS])
     label = assessment_pb2.GradeProjection.ConfidenceLabel
     for essay in result.essay_results:
         projection = essay.grade_projection
         probabilities = {p.grade: p.probability for p in projection.probabilities}
         half = Z95 * essay.standard_error
+        graded = result.grades_projected
         writer.writerow(
             [
                 essay.rank,
                 essay.student_rank or "",
                 essay.essay_id,
+                _name(names, essay.essay_id),
                 str(essay.is_anchor).lower(),
                 essay.anchor_grade,
                 f"{essay.score:.4f}",
@@ -107,14 +143,35 @@ def result_csv(result: assessment_pb2.AssessmentResult) -> str:
                 f"{essay.score - half:.4f}",
                 f"{essay.score + half:.4f}",
                 projection.grade,
-                f"{projection.confidence:.4f}" if result.grades_projected else "",
-                enum_name(label, projection.confidence_label, "CONFIDENCE_LABEL_") if result.grades_projected else "",
+                f"{projection.confidence:.4f}" if graded else "",
+                enum_name(label, projection.confidence_label, "CONFIDENCE_LABEL_") if graded else "",
                 essay.comparison_count,
                 essay.win_count,
                 *(f"{probabilities.get(grade, 0.0):.4f}" for grade in grades),
+                *reliability,
             ]
         )
     return out.getvalue()
+
+
+CSV_COLUMNS = (
+    "rank",
+    "student_rank",
+    "essay_id",
+    "essay_name",
+    "is_anchor",
+    "anchor_grade",
+    "score",
+    "standard_error",
+    "ci95_low",
+    "ci95_high",
+    "grade",
+    "grade_confidence",
+    "confidence_label",
+    "comparisons",
+    "wins",
+)
+RELIABILITY_COLUMNS = ("reliability", "reliability_measure", "split_half_reliability", "scale_separation_reliability")
 
 
 def assessment_line(assessment: assessment_pb2.Assessment) -> str:
@@ -181,26 +238,50 @@ def batch_job_line(job: batch_job_pb2.BatchJob) -> str:
 
 
 class ProgressDisplay:
-    """On a terminal the progress bar redraws in place; in a log or pipe, one line per wave."""
+    """On a terminal a progress bar (rich) that fits the terminal's width and redraws in place, with
+    notes scrolling above it; in a log or pipe, one line each time the share done changes."""
 
     def __init__(self, stream: TextIO):
         self.stream = stream
         self.interactive = stream.isatty()
-        self.last_wave = -1
+        self.last_logged: int | None = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        if self.interactive:
+            self._bar = Progress(
+                BarColumn(bar_width=None),
+                TextColumn("{task.completed}/{task.total} judged"),
+                TextColumn("{task.fields[detail]}"),
+                console=Console(file=stream, highlight=False),
+                transient=False,
+                auto_refresh=False,
+            )
 
     def show(self, progress: assessment_pb2.AssessmentProgress) -> None:
-        if self.interactive:
-            self.stream.write(CLEAR_LINE + progress_line(progress))
-        elif progress.waves != self.last_wave:
+        done = progress.comparisons_succeeded + progress.comparisons_failed
+        if self._bar is not None:
+            detail = f"reliability {progress.current_reliability:.2f}"
+            if self._bar.console.width >= WIDE_TERMINAL:  # narrower terminals get the bar, the count, reliability
+                detail = f"{progress.comparisons_failed} failed, {progress.comparisons_pending} pending, {detail}"
+            if self._task is None:
+                self._bar.start()
+                self._task = self._bar.add_task("", total=max(progress.budget, 1), detail=detail)
+            self._bar.update(self._task, completed=done, total=max(progress.budget, 1), detail=detail, refresh=True)
+            return
+        step = 100 * done // progress.budget // LOG_STEP_PERCENT if progress.budget else done
+        if step != self.last_logged:
             self.stream.write(progress_line(progress) + "\n")
-        self.last_wave = progress.waves
-        self.stream.flush()
+            self.stream.flush()
+            self.last_logged = step
 
     def note(self, line: str) -> None:
-        """A line of its own (a judgement, a warning) without breaking the bar."""
-        # On a terminal the line replaces the bar, which the next progress event redraws below it.
-        self.stream.write((CLEAR_LINE if self.interactive else "") + line + "\n")
+        """A line of its own (a judgement, a warning) above the bar."""
+        if self._bar is not None:
+            self._bar.console.print(line, markup=False, highlight=False)
+        else:
+            self.stream.write(line + "\n")
+            self.stream.flush()
 
     def close(self) -> None:
-        if self.interactive:
-            self.stream.write("\n")
+        if self._bar is not None:
+            self._bar.stop()

@@ -4,7 +4,7 @@ Starts the three servers as real processes (SQLite, a mock judge, no network), c
 that each answers, registers a class batch in the result aggregator, assesses ten
 sample essays together with six anchor essays of known grades, shows the judgements
 arriving, prints ranks, scores with uncertainty, grades and reliability, shows the
-batch status the dashboard would read, and writes an HTML report.
+batch status the dashboard would read, and writes the same HTML report as `huleedu report`.
 
 The default judge is the mock profile `essay_features` (longer, more varied, better
 linked essays win), whose verdicts look plausible for the sample essays. With
@@ -33,8 +33,8 @@ from huleedu.results.v1 import batch_pb2
 from huleedu.results.v1 import result_aggregator_service_pb2 as ras_pb
 from huleedu.results.v1 import result_aggregator_service_pb2_grpc as ras_grpc
 
-from huleedu_cli import output
-from stack import report
+from huleedu_cli import output, report
+from huleedu_cli.essays import NAME_LABEL_PREFIX
 from stack.processes import stack_envs, start_stack, stop_stack
 
 SAMPLES = Path(__file__).with_name("sample_essays.json")
@@ -90,6 +90,8 @@ async def assess(cj_target: str, ras_target: str, provider: str, report_path: Pa
                         for a in samples["anchors"]
                     ],
                     llm_overrides=overrides,
+                    # The essays' names, as `huleedu submit` keeps them (the proto has no name field).
+                    labels={NAME_LABEL_PREFIX + e["id"]: e["name"] for e in samples["essays"] if "name" in e},
                 ),
                 timeout=30,
             )
@@ -114,20 +116,22 @@ async def assess(cj_target: str, ras_target: str, provider: str, report_path: Pa
         if result is None:
             print(f"the assessment ended without a result: {final.error.message if final else 'unknown'}")
             return False
-        print_result(result)
+        data = await report.collect(cj, created.name)
+        print_result(result, data.names)
         status = await wait_for_batch(ras, batch_id)
         print(
             f"\nresult aggregator: batch {batch_id} is {batch_pb2.ClientStatus.Name(status.client_status)}, "
             f"{status.completed_essay_count}/{status.essay_count} essays complete, "
             f"CJ reliability {status.cj_reliability:.2f}"
         )
-        await asyncio.to_thread(report_path.write_text, report.render(result, f"Comparative judgement: {batch_id}"))
+        page = await asyncio.to_thread(report.render, data, f"Comparative judgement: {batch_id}")
+        await asyncio.to_thread(report_path.write_text, page, encoding="utf-8")
         print(f"report written to {report_path}")
         return status.client_status == batch_pb2.CLIENT_STATUS_COMPLETED_SUCCESSFULLY
 
 
-def print_result(result: assessment_pb2.AssessmentResult) -> None:
-    print(output.result_table(result), end="")
+def print_result(result: assessment_pb2.AssessmentResult, names: dict[str, str]) -> None:
+    print(output.result_table(result, names), end="")
 
 
 async def wait_for_batch(ras, batch_id: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from huleedu_cli.essays import InputError, load
+from huleedu_cli.essays import InputError, essay_id_from_name, load
 
 
 def write(path, text: str, encoding: str = "utf-8"):
@@ -85,3 +85,54 @@ def test_empty_or_undecodable_files_and_missing_paths_are_clear_errors(tmp_path)
     (tmp_path / "no-grades").mkdir()
     with pytest.raises(InputError, match="one subfolder per grade"):
         load(tmp_path / "ok", tmp_path / "no-grades")
+
+
+@pytest.mark.parametrize(
+    ("name", "essay_id"),
+    [
+        ("Søren Ødegaard", "Soren_Odegaard"),
+        ("Łukasz Nowak", "Lukasz_Nowak"),
+        ("Иван Петров", "Ivan_Petrov"),
+        ("张伟", "Zhang_Wei"),
+        ("Åsa Öberg", "Asa_Oberg"),
+        ("  essay #3 (final)  ", "essay_3_final"),
+    ],
+)
+def test_names_keep_their_letters_through_transliteration(name, essay_id):
+    assert essay_id_from_name(name) == essay_id
+
+
+def test_a_name_of_symbols_only_still_gets_a_stable_non_empty_id():
+    assert essay_id_from_name("???") == essay_id_from_name("???") != essay_id_from_name("!!!")
+    assert essay_id_from_name("???").startswith("essay-")
+
+
+def test_folders_and_csv_files_follow_the_same_rule_and_keep_the_name(tmp_path):
+    write(tmp_path / "class" / "Søren Ødegaard.txt", "An essay.")
+    write(tmp_path / "class" / "张伟.txt", "Another essay.")
+    csv_file = write(tmp_path / "class.csv", 'essay_id,text\nSøren Ødegaard,"An essay."\n张伟,Another essay.\n')
+    from_folder, from_csv = load(tmp_path / "class"), load(csv_file)
+    ids = sorted((e.essay_id, e.display_name) for e in from_folder.essays)
+    assert ids == sorted((e.essay_id, e.display_name) for e in from_csv.essays)
+    assert ids == [("Soren_Odegaard", "Søren Ødegaard"), ("Zhang_Wei", "张伟")]
+
+
+def test_a_csv_id_with_letters_outside_ascii_is_accepted(tmp_path):
+    csv_file = write(tmp_path / "class.csv", "essay_id,text\nÅsa Öberg,Phones distract.\n")
+    (essay,) = load(csv_file).essays
+    assert (essay.essay_id, essay.name) == ("Asa_Oberg", "Åsa Öberg")
+
+
+def test_two_essays_that_map_to_one_id_are_a_clear_error(tmp_path):
+    write(tmp_path / "class" / "Åsa Öberg.txt", "One essay.")
+    write(tmp_path / "class" / "Asa Oberg.md", "Another essay.")
+    with pytest.raises(InputError, match="both become the essay id 'Asa_Oberg'") as raised:
+        load(tmp_path / "class")
+    assert "Åsa Öberg.txt" in str(raised.value) and "Asa Oberg.md" in str(raised.value)
+
+
+def test_an_anchor_and_an_essay_that_map_to_one_id_are_an_error(tmp_path):
+    csv_file = write(tmp_path / "class.csv", "essay_id,text,grade\nmodel b,Essay.,\nmodel-b,Anchor.,B\n")
+    write(tmp_path / "anchors" / "B" / "model_b.txt", "Anchor.")
+    with pytest.raises(InputError, match="line 2"):
+        load(csv_file, tmp_path / "anchors")

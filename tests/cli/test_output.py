@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from huleedu.cj.v1 import assessment_pb2
 
-from huleedu_cli.output import CLEAR_LINE, ProgressDisplay, result_csv, result_table
+from huleedu_cli.output import ProgressDisplay, result_csv, result_json, result_table
 
 
 class Stream(io.StringIO):
@@ -70,19 +71,68 @@ def test_table_marks_anchors_and_says_when_grades_are_not_projected():
     assert "grades: no anchors: scores and ranks only" in result_table(ungraded)
 
 
-def progress(wave: int, done: int) -> assessment_pb2.AssessmentProgress:
-    return assessment_pb2.AssessmentProgress(waves=wave, comparisons_succeeded=done, budget=10)
+def progress(wave: int, done: int, budget: int = 10) -> assessment_pb2.AssessmentProgress:
+    return assessment_pb2.AssessmentProgress(waves=wave, comparisons_succeeded=done, budget=budget)
 
 
-def test_progress_redraws_on_a_terminal_and_logs_one_line_per_wave_otherwise():
-    terminal, log = Stream(tty=True), Stream(tty=False)
-    for display in (ProgressDisplay(terminal), ProgressDisplay(log)):
-        display.show(progress(1, 1))
-        display.show(progress(1, 2))
+class Terminal(Stream):
+    """A terminal of a given width (rich reads COLUMNS when the stream is not the real terminal)."""
+
+
+def test_on_a_terminal_the_bar_fits_the_width_and_notes_scroll_above_it(monkeypatch):
+    for columns in (40, 80, 200):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        terminal = Stream(tty=True)
+        display = ProgressDisplay(terminal)
+        display.show(progress(1, 1, budget=500))
         display.note("wave 1: a vs b: a wins (4.00)")
-        display.show(progress(2, 3))
+        display.show(progress(2, 250, budget=500))
         display.close()
-    assert terminal.getvalue().count(CLEAR_LINE) == 4 and "\n" not in terminal.getvalue().split("a wins")[0]
+        text = terminal.getvalue()
+        visible = [line.split("\r")[-1] for line in text.replace("\x1b[2K", "").split("\n")]
+        plain = [_strip_ansi(line) for line in visible]
+        assert all(len(line) <= columns for line in plain), (columns, plain)
+        assert any("250/500 judged" in line for line in plain)
+        assert plain.index(next(line for line in plain if "a wins" in line)) < len(plain) - 1
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
+def test_in_a_log_one_line_each_time_the_share_done_moves_on():
+    log = Stream(tty=False)
+    display = ProgressDisplay(log)
+    for done in range(101):
+        display.show(progress(done // 10, done, budget=100))
+    display.note("wave 1: a vs b: a wins (4.00)")
+    display.close()
     lines = log.getvalue().splitlines()
-    assert len(lines) == 3 and "wave 1" in lines[0] and lines[1].startswith("wave 1: a vs b") and "wave 2" in lines[2]
-    assert CLEAR_LINE not in log.getvalue()
+    assert len(lines) == 100 // 5 + 1 + 1, "a line per 5% step (0% included) and the note"
+    assert lines[-2].startswith("100% 100/100 judged") and lines[-1].startswith("wave 1: a vs b")
+    assert "\x1b" not in log.getvalue(), "no terminal control codes in a log"
+
+
+def test_exports_carry_names_probabilities_and_the_reliability():
+    names = {"ann": "Ann Ødegaard"}
+    graded = result()
+    graded.reliability.split_half_reliability, graded.reliability.scale_separation_reliability = 0.81, 0.93
+    rows = list(csv.DictReader(io.StringIO(result_csv(graded, names))))
+    assert [r["essay_name"] for r in rows] == ["Ann Ødegaard", "key-f"]
+    assert rows[0]["reliability"] == "0.8100" and rows[0]["reliability_measure"] == "split-half reliability"
+    assert rows[0]["scale_separation_reliability"] == "0.9300"
+    document = json.loads(result_json(graded, names))
+    assert [e["essay_name"] for e in document["essay_results"]] == ["Ann Ødegaard", "key-f"]
+    assert document["reliability"]["split_half_reliability"] == 0.81
+    assert [p["grade"] for p in document["essay_results"][0]["grade_projection"]["probabilities"]] == ["F", "A"]
+
+
+def test_table_shows_names_and_warns_when_reliability_is_too_low_for_grades():
+    low = result()
+    low.reliability.split_half_reliability = 0.13
+    table = result_table(low, {"ann": "Ann Ødegaard"})
+    assert "Ann Ødegaard" in table and "warning: Too low for grades" in table
+    low.reliability.split_half_reliability = 0.95
+    assert "warning" not in result_table(low)
