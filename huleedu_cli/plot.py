@@ -12,15 +12,18 @@ from __future__ import annotations
 import bisect
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 
-from matplotlib import rc_context
+from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
+from unidecode import unidecode
 
 Z95 = 1.96
+FONT = "DejaVu Sans"  # ships with matplotlib, so the plot looks the same on every machine
 WIDTH_IN = 7.4  # fits an A4 or Letter page in portrait
 ROW_IN = 0.24  # one essay per row
 LABEL_ROW_IN = 0.22  # one row of grade labels
@@ -44,7 +47,23 @@ def grade_of_score(score: float, cuts: list[float], grades: list[str]) -> str:
     return grades[bisect.bisect_right(cuts, score)]
 
 
+def _drawable(label: str) -> str:
+    """The label, transliterated if the plot's font has no glyph for one of its characters (the table
+    shows every name as written; a browser would draw the same missing glyph as a box)."""
+    covered = _font_characters()
+    if all(ord(c) in covered for c in label):
+        return label
+    return unidecode(label).strip() or "?"
+
+
+@lru_cache(maxsize=1)
+def _font_characters() -> frozenset[int]:
+    font = font_manager.get_font(font_manager.findfont(font_manager.FontProperties(family=FONT)))
+    return frozenset(font.get_charmap())
+
+
 def _shorten(label: str) -> str:
+    label = _drawable(label)
     return label if len(label) <= MAX_NAME_CHARS else label[: MAX_NAME_CHARS - 1] + "…"
 
 
@@ -57,15 +76,15 @@ def _x_range(essays: list[PlotEssay], cuts: list[float]) -> tuple[float, float]:
 
 
 def _text_width_in(renderer, text: str, size: float) -> float:
-    from matplotlib.font_manager import FontProperties
-
-    width, _, _ = renderer.get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
+    properties = font_manager.FontProperties(family=FONT, size=size)
+    width, _, _ = renderer.get_text_width_height_descent(text, properties, ismath=False)
     return width / renderer.dpi
 
 
 def render_svg(essays: list[PlotEssay], cuts: list[float], grades: list[str]) -> str:
     """SVG of the essays (best first, top down) over the grade bands (`grades` lowest first, `cuts` between)."""
-    with rc_context({"svg.fonttype": "path", "svg.hashsalt": "huleedu-report", "font.size": 9}):
+    settings = {"svg.fonttype": "path", "svg.hashsalt": "huleedu-report", "font.size": 9, "font.family": FONT}
+    with rc_context(settings):
         return _render(essays, cuts, grades)
 
 
