@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# System tools the contract tests use: nghttpx (the reverse-proxy test) and Node's grpc-js
-# (the second-implementation test). Installed only when missing.
+# System tools the tests use: nghttpx (the reverse-proxy test), Node's grpc-js (the
+# second-implementation test) and Chromium (the report as a browser shows it). Installed only when missing.
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 NODE_DIR  := tests/contract/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
@@ -30,6 +30,9 @@ tools: $(NODE_STAMP)
 	@command -v nghttpx >/dev/null || [ -x /usr/sbin/nghttpx ] || \
 		$(SUDO) apt-get install -y -q nghttp2-proxy || \
 		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nghttp2-proxy)
+	@command -v chromium >/dev/null || \
+		$(SUDO) apt-get install -y -q --no-install-recommends chromium || \
+		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends chromium)
 
 demo: setup
 	$(BIN)/python -m stack.demo

@@ -122,8 +122,10 @@ def build_create_request(args: argparse.Namespace, loaded: essay_files.EssaySet)
         request.llm_overrides.CopyFrom(
             comparison_pb2.LlmOverrides(provider=PROVIDERS.get(args.provider or "", 0), model=args.model)
         )
-    # The same essays and options give the same id, so a repeated submit returns the first assessment.
-    request.request_id = args.request_id or "cli-" + hashlib.sha256(request.SerializeToString()).hexdigest()[:32]
+    # The same essays and options give the same id, so a repeated submit returns the first assessment
+    # (deterministic: the labels map would otherwise serialize in any order).
+    digest = hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()[:32]
+    request.request_id = args.request_id or "cli-" + digest
     return request
 
 

@@ -53,7 +53,7 @@ def _name(names: dict[str, str], essay_id: str) -> str:
 def _render(renderable, width: int) -> str:
     out = io.StringIO()
     Console(file=out, width=width, no_color=True, highlight=False, emoji=False).print(renderable)
-    return out.getvalue()
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
 
 
 def reliability_summary(result: assessment_pb2.AssessmentResult) -> str:

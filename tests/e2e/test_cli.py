@@ -4,9 +4,12 @@ status from the result aggregator, LPS batch jobs, and clear errors for bad inpu
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
+import os
+import re
 import subprocess
 import sys
 
@@ -37,9 +40,10 @@ def servers(tmp_path_factory):
 @pytest.fixture(scope="module")
 def class_folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("class")
-    for essay in SAMPLES["essays"][:5]:
-        (root / "essays" / f"{essay['id']}.txt").parent.mkdir(exist_ok=True)
-        (root / "essays" / f"{essay['id']}.txt").write_text(essay["text"])
+    names = ["Åsa Öberg", "Søren Ødegaard", "张伟", *(e["id"] for e in SAMPLES["essays"][3:5])]
+    for name, essay in zip(names, SAMPLES["essays"][:5], strict=True):
+        (root / "essays" / f"{name}.txt").parent.mkdir(exist_ok=True)
+        (root / "essays" / f"{name}.txt").write_text(essay["text"])
     for anchor in SAMPLES["anchors"]:
         if anchor["grade"] in {"A", "C", "F"}:
             (root / "anchors" / anchor["grade"]).mkdir(parents=True, exist_ok=True)
@@ -83,12 +87,19 @@ def test_submit_a_folder_follow_it_and_read_the_batch_in_the_aggregator(servers,
         "40",
     ]
     submitted = huleedu(servers, *submit_args, "--follow", "--format", "csv", "--output", str(out_csv))
-    name = ok(submitted).strip()
-    assert name.startswith("assessments/")
+    assert ok(submitted) == "", "with --output nothing goes to standard output"
+    name = re.search(r"^(assessments/\S+): 5 essays", submitted.stderr, re.MULTILINE).group(1)
     assert "registered batch class-9a for teacher-1" in submitted.stderr
-    assert "judged" in submitted.stderr and "wave 1" in submitted.stderr, "progress is shown while following"
+    assert "judged" in submitted.stderr, "progress is shown while following"
 
-    rows = list(csv.DictReader(io.StringIO(out_csv.read_text())))
+    raw = out_csv.read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8), "a spreadsheet reads the file as UTF-8"
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert {r["essay_name"] for r in rows if r["is_anchor"] == "false"} == {"Åsa Öberg", "Søren Ødegaard", "张伟"} | {
+        e["id"] for e in SAMPLES["essays"][3:5]
+    }
+    assert {r["essay_id"] for r in rows if r["essay_name"] == "张伟"} == {"Zhang_Wei"}
+    assert len({r["reliability"] for r in rows}) == 1 and 0 < float(rows[0]["reliability"]) <= 1
     assert len(rows) == 8 and {r["essay_id"] for r in rows if r["is_anchor"] == "true"} == {
         a["id"] for a in SAMPLES["anchors"] if a["grade"] in {"A", "C", "F"}
     }
@@ -99,7 +110,15 @@ def test_submit_a_folder_follow_it_and_read_the_batch_in_the_aggregator(servers,
     result = json.loads(ok(huleedu(servers, "result", name, "--format", "json")))
     assert result["assessment"] == name and len(result["essay_results"]) == 8
     assert 0 < result["reliability"]["split_half_reliability"] <= 1
-    assert "reliability: split-half" in ok(huleedu(servers, "result", name.split("/")[1]))
+    assert "Søren Ødegaard" in {e["essay_name"] for e in result["essay_results"]}
+    table = ok(huleedu(servers, "result", name.split("/")[1]))
+    assert "reliability: split-half" in table and "Åsa Öberg" in table
+
+    page = tmp_path / "report.html"
+    assert ok(huleedu(servers, "report", name, "-o", str(page))) == ""
+    html = page.read_text(encoding="utf-8")
+    assert '<td class="name">Søren Ødegaard</td>' in html and "<svg" in html and "<details>" in html
+    assert "Letter grades F-A (letter_a_to_f)" in html
 
     again = huleedu(servers, *submit_args)
     assert ok(again).strip() == name, "the same essays and options return the first assessment"
@@ -155,9 +174,16 @@ def test_bad_input_gets_a_clear_error_and_exit_code_2(servers, tmp_path):
 
     duplicated = tmp_path / "dup.csv"
     duplicated.write_text("essay_id,text\nx,One essay.\nx,Another essay.\ny,A third.\n")
-    refused = huleedu(servers, "submit", str(duplicated))
+    clash = huleedu(servers, "submit", str(duplicated))
+    assert (
+        clash.returncode == 2 and "line 2 ('x') and" in clash.stderr and "both become the essay id 'x'" in clash.stderr
+    )
+
+    single = tmp_path / "single.csv"
+    single.write_text("essay_id,text\nx,One essay.\n")
+    refused = huleedu(servers, "submit", str(single))
     assert refused.returncode == 2 and "INVALID_ARGUMENT" in refused.stderr
-    assert "essays[1].essay_id" in refused.stderr, "the field violation is shown"
+    assert "\n  essays: " in refused.stderr, "the field violation is shown"
 
     missing = huleedu(servers, "result", "assessments/does-not-exist")
     assert missing.returncode == 2 and "NOT_FOUND" in missing.stderr
@@ -176,3 +202,40 @@ def test_an_unreachable_server_is_a_transient_error(tmp_path):
         timeout=60,
     )
     assert result.returncode == 1 and "UNAVAILABLE" in result.stderr
+
+
+def test_submit_follow_json_prints_only_the_json_document(servers, class_folder):
+    followed = huleedu(
+        servers,
+        "submit",
+        str(class_folder / "essays"),
+        "--budget",
+        "16",
+        "--request-id",
+        "json-only",
+        "--follow",
+        "--format",
+        "json",
+    )
+    document = json.loads(ok(followed))
+    assert document["assessment"].startswith("assessments/") and len(document["essay_results"]) == 5
+    assert followed.stderr.count("assessments/") >= 1, "the name goes to standard error"
+
+
+def test_environment_variables_are_checked_with_a_clear_message():
+    for variable, value, message in [
+        ("HULEEDU_TIMEOUT", "abc", "HULEEDU_TIMEOUT='abc': expected a number of seconds"),
+        ("HULEEDU_TIMEOUT", "-1", "HULEEDU_TIMEOUT='-1': the timeout must be a positive number"),
+        ("HULEEDU_CJ_TARGET", "localhost", "HULEEDU_CJ_TARGET='localhost': expected host:port"),
+        ("HULEEDU_TOKEN", "two words", "HULEEDU_TOKEN: a bearer token holds no spaces"),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "-m", "huleedu_cli", "list"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, variable: value},
+        )
+        assert result.returncode == 2 and result.stderr.startswith(f"error: {message}"), result.stderr
+        assert "Traceback" not in result.stderr

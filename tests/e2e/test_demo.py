@@ -3,6 +3,7 @@ sample essays, the result aggregator shows the batch complete, and a report is w
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -24,12 +25,15 @@ def test_demo_assesses_the_sample_essays_end_to_end(tmp_path):
         assert f"{module}" in out and "health: SERVING" in out
     assert "demo finished" in out and "CLIENT_STATUS_COMPLETED_SUCCESSFULLY" in out
     assert "anchor, known grade A" in out and "reliability: split-half" in out
-    students = ["alva", "bilal", "clara", "david", "emma", "felix", "greta", "hugo", "iris", "jonas"]
-    ranked = [line.split()[1] for line in out.splitlines() if line.strip()[:1].isdigit() and "student" in line]
-    assert sorted(ranked) == students
-    assert ranked.index("clara") < ranked.index("alva"), "the judge's verdicts are plausible"
-    html = report.read_text()
-    assert "<svg" in html and "grade boundaries" in html and "clara" in html
+    samples = json.loads((ROOT / "stack" / "sample_essays.json").read_text(encoding="utf-8"))
+    students = sorted(e["name"] for e in samples["essays"])
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit() and line.endswith("student")]
+    ranked = [" ".join(row[1:3]) for row in rows]
+    assert sorted(ranked) == students, "the table shows the essays' names"
+    assert ranked.index("Clara Ödman") < ranked.index("Alva Lindqvist"), "the judge's verdicts are plausible"
+    html = report.read_text(encoding="utf-8")
+    assert "<svg" in html and "grade boundaries" in html and '<td class="name">Clara Ödman</td>' in html
+    assert html.count("<details>") == len(samples["essays"]) + len(samples["anchors"]), "judgements per essay"
 
 
 def test_all_in_one_process_serves_every_service(tmp_path):
