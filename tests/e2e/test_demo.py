@@ -32,7 +32,7 @@ def test_demo_assesses_the_sample_essays_end_to_end(tmp_path):
     assert sorted(ranked) == students, "the table shows the essays' names"
     assert ranked.index("Clara Ödman") < ranked.index("Alva Lindqvist"), "the judge's verdicts are plausible"
     html = report.read_text(encoding="utf-8")
-    assert "<svg" in html and "grade boundaries" in html and '<td class="name">Clara Ödman</td>' in html
+    assert "<svg" in html and "shaded bands are the grades" in html and '<td class="name">Clara Ödman</td>' in html
     assert html.count("<details>") == len(samples["essays"]) + len(samples["anchors"]), "judgements per essay"
 
 
