@@ -117,7 +117,8 @@ def reliability_figures(reliability: assessment_pb2.Reliability) -> list[Figure]
 
 
 def verdict(value: float) -> tuple[str, str]:
-    """(css class, plain words) for the leading reliability figure."""
+    """(css class, plain words) for the leading reliability figure, judged as shown (two decimals)."""
+    value = round(value, 2) if math.isfinite(value) else value
     if not math.isfinite(value) or value < LOW_STAKES:
         return "warning", (
             f"Too low for grades: below {LOW_STAKES:.1f} another run of the same judging could order these essays "
