@@ -160,17 +160,25 @@ def _draw_bands(axes, cuts, grades, low, high, label_rows) -> None:
 
 
 def _draw_essays(axes, essays: list[PlotEssay], labels: list[str], named: bool) -> None:
-    for row, essay in enumerate(essays):
-        colour = MISMATCH if essay.off_band else ANCHOR if essay.is_anchor else STUDENT
+    groups = {
+        "student": (STUDENT, "o", lambda e: not e.is_anchor and not e.off_band),
+        "anchor": (ANCHOR, "D", lambda e: e.is_anchor and not e.off_band),
+        "off-band student": (MISMATCH, "o", lambda e: not e.is_anchor and e.off_band),
+        "off-band anchor": (MISMATCH, "D", lambda e: e.is_anchor and e.off_band),
+    }
+    for colour, marker, belongs in groups.values():  # one artist per group, however many essays
+        rows = [row for row, essay in enumerate(essays) if belongs(essay)]
+        if not rows:
+            continue
         axes.errorbar(
-            essay.score,
-            row,
-            xerr=Z95 * essay.standard_error,
-            fmt="D" if essay.is_anchor else "o",
+            [essays[row].score for row in rows],
+            rows,
+            xerr=[Z95 * essays[row].standard_error for row in rows],
+            fmt=marker,
             color=colour,
-            markersize=4.5,
-            elinewidth=1.2,
-            capsize=2,
+            markersize=4.5 if named else 2.5,
+            elinewidth=1.2 if named else 0.6,
+            capsize=2 if named else 0,
             zorder=3,
         )
     if named:

@@ -17,6 +17,7 @@ import html
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from huleedu.cj.v1 import assessment_pb2
@@ -42,7 +43,7 @@ class ReportData:
     scale: assessment_pb2.GradeScale | None = None
     judgements: list[assessment_pb2.Judgement] = field(default_factory=list)
 
-    @property
+    @cached_property
     def names(self) -> dict[str, str]:
         return names_from_labels(dict(self.assessment.labels))
 
