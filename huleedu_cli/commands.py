@@ -186,13 +186,14 @@ async def stream_events(
 
 async def follow(clients: Clients, args: argparse.Namespace) -> int:
     name = resource_name("assessments", args.name)
+    names = await essay_names(clients, name)
     display = output.ProgressDisplay(sys.stderr)
     result, final = None, None
     try:
         async for event in stream_events(clients, name, display):
             kind = event.WhichOneof("event")
             if kind == "judgement" and args.judgements:
-                display.note(output.judgement_line(event.judgement))
+                display.note(output.judgement_line(event.judgement, names))
             elif kind == "progress":
                 display.show(event.progress)
             elif kind == "result":
@@ -202,17 +203,20 @@ async def follow(clients: Clients, args: argparse.Namespace) -> int:
     except asyncio.CancelledError:  # Ctrl-C: only the following stops, not the assessment
         display.note(f"stopped following; {name} keeps running (huleedu follow {name} picks it up again)")
         raise
-    display.close()
+    finally:
+        display.close()  # the terminal gets its cursor back, however the following ends
     if final is not None and final.state != assessment_pb2.Assessment.STATE_SUCCEEDED:
         print(output.assessment_line(final), file=sys.stderr)
     if result is None:
         return 1
-    await write_result(clients, result, args)
+    await write_result(clients, result, args, names)
     return 0
 
 
-async def write_result(clients: Clients, result: assessment_pb2.AssessmentResult, args: argparse.Namespace) -> None:
-    names = await essay_names(clients, result.assessment)
+async def write_result(
+    clients: Clients, result: assessment_pb2.AssessmentResult, args: argparse.Namespace, names: dict | None = None
+) -> None:
+    names = await essay_names(clients, result.assessment) if names is None else names
     encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
     write(format_result(result, args.format, names), args.output, encoding=encoding)
 

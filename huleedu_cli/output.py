@@ -189,12 +189,14 @@ def assessment_line(assessment: assessment_pb2.Assessment) -> str:
     return line
 
 
-def judgement_line(judgement: assessment_pb2.Judgement) -> str:
+def judgement_line(judgement: assessment_pb2.Judgement, names: dict[str, str] | None = None) -> str:
+    names = names or {}
+    first, second = _name(names, judgement.essay_a_id), _name(names, judgement.essay_b_id)
     outcome = enum_name(assessment_pb2.Judgement.Outcome, judgement.outcome, "OUTCOME_")
-    pair = f"wave {judgement.wave}: {judgement.essay_a_id} vs {judgement.essay_b_id}"
+    pair = f"wave {judgement.wave}: {first} vs {second}"
     if judgement.outcome != assessment_pb2.Judgement.OUTCOME_SUCCEEDED:
         return f"{pair}: {outcome} {judgement.error.message}"
-    winner = judgement.essay_a_id if judgement.winner == comparison_pb2.WINNER_ESSAY_A else judgement.essay_b_id
+    winner = first if judgement.winner == comparison_pb2.WINNER_ESSAY_A else second
     return f"{pair}: {winner} wins ({judgement.confidence:.2f})"
 
 

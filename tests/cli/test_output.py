@@ -7,8 +7,9 @@ import io
 import json
 
 from huleedu.cj.v1 import assessment_pb2
+from huleedu.llm.v1 import comparison_pb2
 
-from huleedu_cli.output import ProgressDisplay, result_csv, result_json, result_table
+from huleedu_cli.output import ProgressDisplay, judgement_line, result_csv, result_json, result_table
 
 
 class Stream(io.StringIO):
@@ -136,3 +137,16 @@ def test_table_shows_names_and_warns_when_reliability_is_too_low_for_grades():
     assert "Ann Ødegaard" in table and "warning: Too low for grades" in table
     low.reliability.split_half_reliability = 0.95
     assert "warning" not in result_table(low)
+
+
+def test_judgements_are_shown_with_the_essays_names():
+    judgement = assessment_pb2.Judgement(
+        essay_a_id="Soren_Odegaard",
+        essay_b_id="Zhang_Wei",
+        outcome=assessment_pb2.Judgement.OUTCOME_SUCCEEDED,
+        winner=comparison_pb2.WINNER_ESSAY_B,
+        confidence=4.0,
+        wave=3,
+    )
+    line = judgement_line(judgement, {"Soren_Odegaard": "Søren Ødegaard", "Zhang_Wei": "张伟"})
+    assert line == "wave 3: Søren Ødegaard vs 张伟: 张伟 wins (4.00)"
