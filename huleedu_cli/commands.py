@@ -141,7 +141,7 @@ async def submit(clients: Clients, args: argparse.Namespace) -> int:
                 batch_id=args.batch_id,
                 owner=args.owner,
                 requested_phases=["cj_assessment"],
-                essays=[ras_pb.RegisteredEssay(essay_id=e.essay_id) for e in loaded.essays],
+                essays=[ras_pb.RegisteredEssay(essay_id=e.essay_id, filename=e.filename) for e in loaded.essays],
             ),
             **clients.call_options(),
         )

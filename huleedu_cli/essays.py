@@ -41,6 +41,7 @@ class EssayText:
     grade: str = ""  # non-empty for an anchor essay of known grade
     name: str = ""  # the name it was given (file name or CSV essay_id), for reports
     source: str = ""  # where it was read: a file, or a CSV file and line
+    filename: str = ""  # the file's name, for an essay read from a folder
 
     @property
     def display_name(self) -> str:
@@ -105,7 +106,7 @@ def _read_file(file: Path) -> EssayText:
         raise InputError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     if not text:
         raise InputError(f"{file}: the file is empty")
-    return EssayText(essay_id_from_name(file.stem), text, name=file.stem, source=str(file))
+    return EssayText(essay_id_from_name(file.stem), text, name=file.stem, source=str(file), filename=file.name)
 
 
 def essay_id_from_name(name: str) -> str:
