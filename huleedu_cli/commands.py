@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import shutil
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -233,7 +234,8 @@ def format_result(result: assessment_pb2.AssessmentResult, fmt: str, names: dict
         return output.result_json(result, names or {})
     if fmt == "csv":
         return output.result_csv(result, names or {})
-    return output.result_table(result, names or {})
+    width = shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 100
+    return output.result_table(result, names or {}, width=max(width, 40))
 
 
 async def result(clients: Clients, args: argparse.Namespace) -> int:

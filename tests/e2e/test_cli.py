@@ -220,6 +220,20 @@ def test_submit_follow_json_prints_only_the_json_document(servers, class_folder)
     document = json.loads(ok(followed))
     assert document["assessment"].startswith("assessments/") and len(document["essay_results"]) == 5
     assert followed.stderr.count("assessments/") >= 1, "the name goes to standard error"
+    again = huleedu(servers, "submit", str(class_folder / "essays"), "--budget", "16", "--request-id", "json-only")
+    assert ok(again).strip() == document["assessment"], "without --follow, standard output is the name alone"
+    as_json = huleedu(
+        servers,
+        "submit",
+        str(class_folder / "essays"),
+        "--budget",
+        "16",
+        "--request-id",
+        "json-only",
+        "--format",
+        "json",
+    )
+    assert json.loads(ok(as_json))["name"] == document["assessment"]
 
 
 def test_environment_variables_are_checked_with_a_clear_message():
