@@ -337,7 +337,8 @@ def _judgements(data: ReportData) -> str:
         )
     note = f" {failed} attempts failed and were retried or left out." if failed else ""
     return f"""<h2>Judgements and the judge's reasons</h2>
-<p>Each essay's judgements, with the judge's justification (open an essay to read them).{_e(note)}</p>
+<p>Each essay's judgements, with the judge's justification (open an essay to read them; printed, all are
+open).{_e(note)}</p>
 {"".join(blocks)}"""
 
 
@@ -367,8 +368,8 @@ table{border-collapse:collapse}td,th{padding:.2em .6em;text-align:left;vertical-
 .caution{border:1px solid #d4a017;background:#fff8e1;padding:.6em}.ok{border:1px solid #2e7d32;padding:.6em}
 figure{margin:1em 0}figure svg{width:100%;height:auto}figcaption{font-size:.85em;color:#555}
 details{margin:.2em 0}summary{cursor:pointer}details ul{font-size:.9em}
-@media print{body{margin:0;max-width:none}details{break-inside:avoid}#essays tr{break-inside:avoid}
-figure{break-inside:avoid}}
+@media print{body{margin:0;max-width:none}#essays tr{break-inside:avoid}figure{break-inside:avoid}
+details::details-content{content-visibility:visible;display:block}}
 """
 
 PAGE = """<!doctype html>

@@ -70,3 +70,18 @@ def test_a_reader_sees_the_plot_with_readable_labels_and_every_essay(browser, tm
     names = [data.name(e.essay_id) for e in result.essay_results]
     assert seen["names"] == names and set(NAMES.values()) <= set(names)
     assert bool(seen["warning"]) == (split_half < 0.7)
+
+
+def test_judgements_are_folded_on_screen_and_all_printed(browser, tmp_path):
+    result = swedish_result()
+    page = tmp_path / "report.html"
+    page.write_text(report.render(report.ReportData(result, assessment(), swedish_scale(), judgements(result))))
+    browser.open(page)
+    visible = "Array.from(document.querySelectorAll('details li')).map(li => li.checkVisibility())"
+    assert not any(browser.evaluate(visible)), "on screen each essay's judgements are folded"
+    browser.call("Emulation.setEmulatedMedia", session=True, media="print")
+    try:
+        printed = browser.evaluate(visible)
+    finally:
+        browser.call("Emulation.setEmulatedMedia", session=True, media="")
+    assert printed and all(printed), "printed, every judgement is there"
