@@ -149,10 +149,11 @@ def _read_csv(path: Path, grade_required: bool) -> list[EssayText]:
 # The CJ proto has no field for an essay's name, so the client keeps names in the assessment's labels,
 # one per essay whose name is not its id; reports read them back (and show the id where there is none).
 NAME_LABEL_PREFIX = "essay-name/"
+MAX_NAME_LENGTH = 256  # well within what a label value may hold
 
 
 def name_labels(texts: list[EssayText]) -> dict[str, str]:
-    return {NAME_LABEL_PREFIX + t.essay_id: t.name for t in texts if t.name and t.name != t.essay_id}
+    return {NAME_LABEL_PREFIX + t.essay_id: t.name[:MAX_NAME_LENGTH] for t in texts if t.name and t.name != t.essay_id}
 
 
 def names_from_labels(labels: dict[str, str]) -> dict[str, str]:
