@@ -60,6 +60,7 @@ def servers(tmp_path):
     assert stop_stack(processes) == {"cj_server": 0, "ras_server": 0, "llm_provider_server": 0}
 
 
+@pytest.mark.slow
 def test_the_readme_examples_run_top_to_bottom(servers, tmp_path):
     for tool in ("grpcurl", "buf", "huleedu"):
         if not (ROOT / ".venv" / "bin" / tool).exists():
