@@ -154,7 +154,9 @@ async def test_assessment_results_and_json_fields_are_kept(ras):
     await ras.register(phases=("cj_assessment",))
     from google.rpc import status_pb2
 
-    await ras.phase("e1", "cj_assessment", P.PHASE_STATUS_STARTED, 1, error=status_pb2.Status(code=2, message="warn"))
+    await ras.phase("e1", "cj_assessment", P.PHASE_STATUS_STARTED, 1)
+    # e2's failure is reported later than the result: the later outcome wins, with its error
+    await ras.phase("e2", "cj_assessment", P.PHASE_STATUS_FAILED, 9, error=status_pb2.Status(code=4, message="late"))
     result = pb.RecordAssessmentResultRequest(
         event_id="cj-result-1",
         batch_id="b1",
@@ -176,12 +178,15 @@ async def test_assessment_results_and_json_fields_are_kept(ras):
     assert not (await ras.stub.RecordAssessmentResult(result)).duplicate
     assert (await ras.stub.RecordAssessmentResult(result)).duplicate
     status = await ras.status()
-    assert status.client_status == P.CLIENT_STATUS_COMPLETED_SUCCESSFULLY
+    assert status.client_status == P.CLIENT_STATUS_COMPLETED_WITH_FAILURES
+    assert (status.completed_essay_count, status.failed_essays) == (1, 1)
     assert status.cj_reliability == pytest.approx(0.91) and status.cj_assessment == "assessments/a1"
-    first = next(e for e in status.essays if e.essay_id == "e1")
+    assert status.cj_summary.assessed_essay_count == 2 and status.cj_summary.assess_time.seconds == at(5).seconds
+    first, second = sorted(status.essays, key=lambda e: e.essay_id)
     assert first.assessment.grade == "B" and first.assessment.score == pytest.approx(1.2)
-    assert first.phases[0].error.message == "warn", "an earlier JSON field survives later updates"
-    assert first.filename == "e1.docx"
+    assert first.state == P.ESSAY_STATE_COMPLETED and first.filename == "e1.docx"
+    assert second.state == P.ESSAY_STATE_FAILED and second.assessment.grade == "D"
+    assert second.phases[0].error.message == "late", "the phase error survives the assessment written after it"
 
 
 async def test_list_pages_filters_and_counts(ras):
