@@ -128,12 +128,24 @@ class RasStore(TransactionalStore):
         if found is not None:
             return found
         row = {"event_id": event_id, "batch_id": batch_id, "kind": kind, "fingerprint": fingerprint}
+        if not await self._insert_once(connection, events.insert(), row | {"received_at": now}):
+            return await self.event(connection, event_id)  # a concurrent twin committed first
+        return None
+
+    async def _insert_once(self, connection: AsyncConnection, insert: Any, row: dict[str, Any]) -> bool:
+        """Insert a row whose key a concurrent transaction may have taken; False when it had.
+        On SQLite the process's write lock already serialises writers, and a SAVEPOINT there
+        would commit the outer transaction's work early (pysqlite starts no transaction before
+        the first write), so the insert runs plainly."""
+        if self.sqlite:
+            await connection.execute(insert, [row])
+            return True
         try:
             async with connection.begin_nested():
-                await connection.execute(events.insert(), [row | {"received_at": now}])
-        except IntegrityError:  # a concurrent twin committed first
-            return await self.event(connection, event_id)
-        return None
+                await connection.execute(insert, [row])
+        except IntegrityError:
+            return False
+        return True
 
     # ---- batches ---------------------------------------------------------------------------
 
@@ -162,12 +174,9 @@ class RasStore(TransactionalStore):
         found = (await connection.execute(statement)).first()
         if found is not None:
             return int(found[0])
-        try:
-            async with connection.begin_nested():
-                await connection.execute(owners.insert(), [{"owner": owner, "feed_seq": 1}])
+        if await self._insert_once(connection, owners.insert(), {"owner": owner, "feed_seq": 1}):
             return 1
-        except IntegrityError:
-            return int((await connection.execute(statement)).scalar_one())
+        return int((await connection.execute(statement)).scalar_one())
 
     # ---- essays and phase records ----------------------------------------------------------
 
