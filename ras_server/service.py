@@ -184,12 +184,13 @@ class ResultService:
         return False
 
     async def _insert_batch(self, connection: AsyncConnection, event: r.RegisterBatch, event_time: float, now: float):
+        exists = AlreadyExists(
+            f"batch {preview(event.batch_id)} is already registered",
+            reason="BATCH_EXISTS",
+            metadata={"batchId": event.batch_id},
+        )
         if await self.store.batch(event.batch_id, connection):
-            raise AlreadyExists(
-                f"batch {preview(event.batch_id)} is already registered",
-                reason="BATCH_EXISTS",
-                metadata={"batchId": event.batch_id},
-            )
+            raise exists
         tally = Tally(None)
         tally.counts["essay_count"] = len(event.essays)
         tally.counts["essays.in_progress"] = len(event.essays)
@@ -217,7 +218,8 @@ class ResultService:
             {"batch_id": event.batch_id, "essay_id": e.essay_id, "filename": e.filename, "updated_at": now}
             for e in event.essays
         ]
-        await self.store.insert_batch(connection, row, essay_rows)
+        if not await self.store.insert_batch(connection, row, essay_rows):
+            raise exists
 
     async def _tally(self, connection: AsyncConnection, batch: dict[str, Any]) -> Tally:
         tally = Tally(batch["tally_json"])

@@ -152,10 +152,13 @@ class RasStore(TransactionalStore):
     async def batch(self, batch_id: str, connection: AsyncConnection | None = None, lock: bool = False) -> dict | None:
         return await self.first(sa.select(batches).where(batches.c.batch_id == batch_id), connection, lock)
 
-    async def insert_batch(self, connection: AsyncConnection, row: dict[str, Any], essay_rows: Sequence[dict]) -> None:
-        await connection.execute(batches.insert(), [row])
+    async def insert_batch(self, connection: AsyncConnection, row: dict[str, Any], essay_rows: Sequence[dict]) -> bool:
+        """False when a concurrent registration of the same batch id committed first."""
+        if not await self._insert_once(connection, batches.insert(), row):
+            return False
         for start in range(0, len(essay_rows), CHUNK):
             await connection.execute(essays.insert(), list(essay_rows[start : start + CHUNK]))
+        return True
 
     async def update_batch(self, connection: AsyncConnection, batch_id: str, **values: Any) -> None:
         await connection.execute(

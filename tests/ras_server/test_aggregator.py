@@ -456,3 +456,16 @@ async def test_metrics_count_duplicates_rejections_and_completion_time(database_
     assert 'ras_events_total{kind="phase",outcome="rejected"} 2.0' in scraped
     assert "ras_batch_completion_seconds_count 1.0" in scraped
     assert 'ras_batch_completion_seconds_bucket{le="60.0"} 1.0' in scraped
+
+
+async def test_concurrent_registrations_give_one_batch_and_no_internal_error(ras):
+    async def attempt(batch_id: str, event_id: str):
+        try:
+            return (await ras.register(batch_id=batch_id, event_id=event_id)).duplicate
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+
+    same = await asyncio.gather(*(attempt("race", "reg-race") for _ in range(8)))
+    assert sorted(same) == [False] + [True] * 7, "one applied, the rest duplicates of it"
+    distinct = await asyncio.gather(*(attempt("race-2", f"reg-race-{i}") for i in range(8)))
+    assert sorted(distinct, key=str) == sorted([False] + [grpc.StatusCode.ALREADY_EXISTS] * 7, key=str)
