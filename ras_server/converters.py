@@ -3,6 +3,7 @@ declared limits (`domain/limits.py`) here, before anything reaches the service o
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -33,6 +34,7 @@ REPORTABLE = {PhaseStatus.STARTED, PhaseStatus.COMPLETED, PhaseStatus.FAILED, Ph
 STATE_TO_PROTO = {state: batch_pb2.BatchState.Value(f"BATCH_STATE_{state.name}") for state in BatchState}
 CLIENT_TO_PROTO = {status: batch_pb2.ClientStatus.Value(f"CLIENT_STATUS_{status.name}") for status in ClientStatus}
 CLIENT_FROM_PROTO = {v: k for k, v in CLIENT_TO_PROTO.items()}
+ERROR_BYTES = "b64:"
 ESSAY_STATE_TO_PROTO = {state: batch_pb2.EssayState.Value(f"ESSAY_STATE_{state.name}") for state in EssayState}
 
 
@@ -59,7 +61,8 @@ def _error(error: status_pb2.Status, field: str = "error") -> tuple[str | None, 
         return None, [FieldViolation(field, f"at most {limits.MAX_ERROR_BYTES} bytes")]
     if len(error.message) > limits.MAX_ERROR_MESSAGE or "\x00" in error.message:
         return None, [FieldViolation(f"{field}.message", f"at most {limits.MAX_ERROR_MESSAGE} characters, no NUL")]
-    return json.dumps(json_format.MessageToDict(error), sort_keys=True), []
+    # Kept as the Status's bytes: its details may hold Any types this server cannot resolve.
+    return ERROR_BYTES + base64.b64encode(error.SerializeToString(deterministic=True)).decode(), []
 
 
 # ---- requests -> domain records --------------------------------------------------------------
@@ -199,6 +202,7 @@ def batch_id_from_proto(batch_id: str) -> str:
 
 def filter_from_proto(request: pb.ListBatchesRequest) -> tuple[r.BatchFilter, tuple[float, str] | None]:
     violations = limits.text("class_id", request.class_id) + limits.text("org_id", request.org_id)
+    violations += limits.text("page_token", request.page_token)
     if request.owner:
         violations += limits.text("owner", request.owner)
     states: list[BatchState] = []
@@ -236,7 +240,9 @@ def _phase_to_proto(view: PhaseView) -> batch_pb2.EssayPhase:
         end_time=timestamp(view.end_time),
         reason=view.reason,
     )
-    if view.error:
+    if view.error and view.error.startswith(ERROR_BYTES):
+        message.error.ParseFromString(base64.b64decode(view.error.removeprefix(ERROR_BYTES)))
+    elif view.error:  # written as JSON by revision 0001
         json_format.ParseDict(json.loads(view.error), message.error, ignore_unknown_fields=True)
     return message
 

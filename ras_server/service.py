@@ -245,13 +245,13 @@ class ResultService:
         for essay_id, phase, outcome in outcomes:
             mine = records.setdefault(essay_id, {})
             before = contribution(essay_view(phases, mine))
+            tally.times(phase, outcome)  # a join over every outcome, whether it wins or not
             current = mine.get(phase)
             merged = merge(current, outcome)
             if merged == current:
                 continue
             mine[phase] = merged
             tally.add(before, contribution(essay_view(phases, mine)))
-            tally.times(phase, outcome)
             await self.store.put_record(connection, batch["batch_id"], essay_id, phase, merged, current is not None)
 
     async def _apply_phase(

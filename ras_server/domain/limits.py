@@ -69,6 +69,7 @@ LIMITS: dict[str, Text] = {
     "confidence_label": Text(16),
     "reason": Text(1024),
     "cursor": Text(32),
+    "page_token": Text(512),
 }
 MAX_ESSAYS = 20_000
 MAX_ERROR_BYTES = 4096

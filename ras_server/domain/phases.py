@@ -61,7 +61,7 @@ class Outcome:
     status: PhaseStatus
     event_time: float
     event_id: str
-    error: str | None = None  # a google.rpc.Status as JSON, kept whole
+    error: str | None = None  # a google.rpc.Status, encoded by the converters and kept whole
     authority: int = REPORTED
 
 

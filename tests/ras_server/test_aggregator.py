@@ -14,7 +14,7 @@ from huleedu.results.v1 import result_aggregator_service_pb2_grpc as pb_grpc
 
 from ras_server.app import RasApp
 from ras_server.settings import RasSettings
-from tests.helpers import rich_details
+from tests.helpers import rich_details, wait_until
 
 P = batch_pb2
 
@@ -417,6 +417,11 @@ async def test_one_live_feed_per_owner_resumes_from_its_cursor(database_url):
                     pass
             assert other.value.code() == grpc.StatusCode.PERMISSION_DENIED
             await app.service.refresh_metrics()
+
+            async def closed() -> bool:  # the server side of a cancelled stream unwinds on its own time
+                return app.registry.get_sample_value("ras_live_subscribers", {"stream": "owner"}) == 0
+
+            assert await wait_until(closed, timeout=20)
             scraped = await asyncio.to_thread(scrape, server.metrics_endpoint.port)
     finally:
         await server.stop(0)
@@ -469,3 +474,41 @@ async def test_concurrent_registrations_give_one_batch_and_no_internal_error(ras
     assert sorted(same) == [False] + [True] * 7, "one applied, the rest duplicates of it"
     distinct = await asyncio.gather(*(attempt("race-2", f"reg-race-{i}") for i in range(8)))
     assert sorted(distinct, key=str) == sorted([False] + [grpc.StatusCode.ALREADY_EXISTS] * 7, key=str)
+
+
+async def test_adversarial_inputs_are_invalid_argument_never_internal(ras):
+    from google.rpc import status_pb2
+
+    await ras.register()
+    odd = status_pb2.Status(code=3, message="spell server down")
+    odd.details.add(type_url="type.googleapis.com/not.Known", value=b"\x01\x02")
+    await ras.phase("e1", "spellcheck", P.PHASE_STATUS_FAILED, 1, error=odd)
+    kept = next(e for e in (await ras.status()).essays if e.essay_id == "e1").phases[0].error
+    assert kept.message == "spell server down" and kept.details[0].type_url.endswith("not.Known")
+    bad_calls = [
+        ras.phase("e1", "spellcheck", 99, 1),
+        ras.phase("e1", "spellcheck\x00", P.PHASE_STATUS_STARTED, 1),
+        ras.phase("e1", "spellcheck", P.PHASE_STATUS_STARTED, 1, error=status_pb2.Status(message="x" * 5000)),
+        ras.phase("", "spellcheck", P.PHASE_STATUS_COMPLETED, 1),
+        ras.stub.RecordPhaseOutcome(
+            pb.RecordPhaseOutcomeRequest(
+                event_id="neg",
+                batch_id="b1",
+                essay_id="e1",
+                phase="spellcheck",
+                status=P.PHASE_STATUS_STARTED,
+                event_time=timestamp_pb2.Timestamp(seconds=1, nanos=-1),
+            )
+        ),
+        ras.stub.RecordAssessmentResult(
+            pb.RecordAssessmentResultRequest(event_id="nan", batch_id="b1", event_time=at(1), reliability=float("nan"))
+        ),
+        ras.stub.ListBatches(pb.ListBatchesRequest(page_token="[" * 100_000)),
+        ras.stub.ListBatches(pb.ListBatchesRequest(statuses=[42])),
+        ras.stub.GetBatchStatus(pb.GetBatchStatusRequest(batch_id="x" * 20_000)),
+    ]
+    for call in bad_calls:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+        assert len(caught.value.details()) < 1000

@@ -133,7 +133,7 @@ def app(database_url):
     runner.close()
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(specs=event_sets, data=st.data())
 def test_every_order_with_repeats_ends_in_one_status(app, specs, data):
     runner, ras = app
@@ -141,9 +141,10 @@ def test_every_order_with_repeats_ends_in_one_status(app, specs, data):
     for _ in range(3):
         batch_id = f"b{next(_runs)}"
         events = [registration(batch_id), *(build(spec, i, batch_id) for i, spec in enumerate(specs))]
-        order = data.draw(st.permutations(events))
-        repeats = data.draw(st.lists(st.sampled_from(events), max_size=3))
-        runner.run(deliver(ras, [*order, *repeats]))
+        # Draw positions, not events: the events carry this run's batch id.
+        order = data.draw(st.permutations(range(len(events))))
+        repeats = data.draw(st.lists(st.sampled_from(range(len(events))), max_size=3))
+        runner.run(deliver(ras, [events[i] for i in [*order, *repeats]]))
         status = converters.batch_to_proto(runner.run(ras.service.status(batch_id)))
         check_counts(status)
         finals.append(comparable(status))
