@@ -258,7 +258,7 @@ def essay_to_proto(essay: r.EssayStatus) -> batch_pb2.EssayStatus:
         current_phase=view.current_phase,
     )
     if essay.assessment is not None:
-        message.assessment.CopyFrom(batch_pb2.EssayAssessment(**r._plain(essay.assessment)))
+        message.assessment.CopyFrom(batch_pb2.EssayAssessment(**r.plain(essay.assessment)))
     return message
 
 

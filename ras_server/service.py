@@ -221,7 +221,7 @@ class ResultService:
         if not await self.store.insert_batch(connection, row, essay_rows):
             raise exists
 
-    async def _tally(self, connection: AsyncConnection, batch: dict[str, Any]) -> Tally:
+    async def _tally(self, connection: AsyncConnection | None, batch: dict[str, Any]) -> Tally:
         tally = Tally(batch["tally_json"])
         if batch["tally_json"] is None:  # a row from before the tally: count it once from its records
             phases = json.loads(batch["requested_phases"])
@@ -299,9 +299,9 @@ class ResultService:
         for essay_id, assessment in event.essays:
             row = known[essay_id]
             if row["assessment_time"] is None or (row["assessment_time"], row["assessment_event"]) < key:
-                values = {"assessment_json": dumps(r._plain(assessment)), "assessment_time": at}
-                values |= {"assessment_event": event.event_id, "updated_at": self.clock()}
-                await self.store.put_assessment(connection, event.batch_id, essay_id, values)
+                written = {"assessment_json": dumps(r.plain(assessment)), "assessment_time": at}
+                written |= {"assessment_event": event.event_id, "updated_at": self.clock()}
+                await self.store.put_assessment(connection, event.batch_id, essay_id, written)
         values: dict[str, Any] = {}
         if "cj_assessment" in json.loads(batch["requested_phases"]) and ids:
             outcome = Outcome(PhaseStatus.COMPLETED, at, event.event_id)
@@ -381,7 +381,7 @@ class ResultService:
     async def view(self, batch: dict[str, Any], include_essays: bool) -> r.BatchView:
         tally = Tally(batch["tally_json"])
         if batch["tally_json"] is None:
-            tally = await self._tally(None, batch)  # type: ignore[arg-type]
+            tally = await self._tally(None, batch)
         derived = derive(facts(batch, tally))
         phases = tuple(json.loads(batch["requested_phases"]))
         essays = None

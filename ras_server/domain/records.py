@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ras_server.domain.phases import EssayView, PhaseStatus
@@ -27,15 +27,15 @@ class Event:
     kind = "event"
 
     def fingerprint(self) -> str:
-        body = json.dumps([self.kind, _plain(self)], sort_keys=True, separators=(",", ":"), default=str)
+        body = json.dumps([self.kind, plain(self)], sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -170,13 +170,3 @@ class BatchFilter:
     class_id: str = ""
     org_id: str = ""
     include_essays: bool = False
-
-
-@dataclass
-class Applied:
-    """What applying one event did: for metrics and the live feed."""
-
-    duplicate: bool = False
-    before: BatchState | None = None
-    after: BatchState | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
