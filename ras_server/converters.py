@@ -61,8 +61,12 @@ def _error(error: status_pb2.Status, field: str = "error") -> tuple[str | None, 
         return None, [FieldViolation(field, f"at most {limits.MAX_ERROR_BYTES} bytes")]
     if len(error.message) > limits.MAX_ERROR_MESSAGE or "\x00" in error.message:
         return None, [FieldViolation(f"{field}.message", f"at most {limits.MAX_ERROR_MESSAGE} characters, no NUL")]
-    # Kept as the Status's bytes: its details may hold Any types this server cannot resolve.
-    return ERROR_BYTES + base64.b64encode(error.SerializeToString(deterministic=True)).decode(), []
+    return error_to_record(error), []
+
+
+def error_to_record(error: status_pb2.Status) -> str:
+    """Kept as the Status's bytes: its details may hold Any types this server cannot resolve."""
+    return ERROR_BYTES + base64.b64encode(error.SerializeToString(deterministic=True)).decode()
 
 
 # ---- requests -> domain records --------------------------------------------------------------

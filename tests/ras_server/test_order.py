@@ -13,6 +13,7 @@ import itertools
 from collections import Counter
 
 import pytest
+from google.rpc import status_pb2
 from huleedu.results.v1 import batch_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,6 +37,7 @@ essay_outcome = st.tuples(
     st.sampled_from(PHASES),
     st.sampled_from([PhaseStatus.STARTED, PhaseStatus.COMPLETED, PhaseStatus.FAILED, PhaseStatus.CANCELLED]),
     times,
+    st.sampled_from(["", "judge unavailable", "timeout"]),
 )
 batch_phase = st.tuples(
     st.just("batch_phase"),
@@ -52,8 +54,9 @@ def build(spec: tuple, index: int, batch_id: str) -> r.Event:
     event_id = f"{batch_id}-ev{index}"
     kind, *rest = spec
     if kind == "phase":
-        essay, phase, status, at = rest
-        return r.PhaseReport(event_id, batch_id, at, essay, phase, status)
+        essay, phase, status, at, message = rest
+        error = converters.error_to_record(status_pb2.Status(code=14, message=message)) if message else None
+        return r.PhaseReport(event_id, batch_id, at, essay, phase, status, error)
     if kind == "batch_phase":
         phase, status, at = rest
         return r.PhaseReport(event_id, batch_id, at, "", phase, status)
