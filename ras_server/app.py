@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from pathlib import Path
 
 from huleedu.results.v1 import result_aggregator_service_pb2, result_aggregator_service_pb2_grpc
 from prometheus_client import CollectorRegistry
 
+from ras_server.metrics import RasMetrics
 from ras_server.service import ResultService
 from ras_server.servicer import ResultAggregatorServicer
 from ras_server.settings import RasSettings
@@ -16,6 +20,7 @@ from service_core.db import Database
 from service_core.server import GrpcServer, Service
 from service_core.settings import default_sqlite_url
 
+log = logging.getLogger(__name__)
 SERVER_NAME = "ras_server"
 ERROR_DOMAIN = "results.huleedu.dev"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,7 +36,27 @@ class RasApp:
             settings.database_url or default_sqlite_url(SERVER_NAME), MIGRATIONS, "ras_alembic_version"
         )
         self.store = RasStore(self.database.engine)
-        self.service = ResultService(self.store, clock, settings.watch_poll_seconds)
+        self.metrics = RasMetrics(self.registry)
+        self.service = ResultService(self.store, self.metrics, clock, settings.watch_poll_seconds)
+        self._refresher: asyncio.Task | None = None
+
+    async def _refresh_metrics(self) -> None:
+        """Batches by state come from the database, so every replica reports the same counts."""
+        while True:
+            try:
+                await self.service.refresh_metrics()
+            except Exception:  # a database hiccup must not end the loop; the next round retries
+                log.exception("refreshing the batch metrics failed")
+            await asyncio.sleep(self.settings.metrics_refresh_seconds)
+
+    async def start_background(self) -> None:
+        self._refresher = asyncio.create_task(self._refresh_metrics(), name="ras-metrics-refresh")
+
+    async def stop_background(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
 
     def grpc_server(self) -> GrpcServer:
         servicer = ResultAggregatorServicer(self.settings, self.service)
@@ -41,8 +66,8 @@ class RasApp:
             error_domain=ERROR_DOMAIN,
             registry=self.registry,
             services=[Service(RAS_SERVICE, lambda server: add_servicer(servicer, server))],
-            on_start=[self.database.open],
-            on_stop=[self.database.close],
+            on_start=[self.database.open, self.start_background],
+            on_stop=[self.stop_background, self.database.close],
         )
 
 

@@ -1,23 +1,37 @@
-"""RAS use cases: idempotent ingest and the derived batch status."""
+"""RAS use cases, speaking domain records: idempotent ingest, status views, listings, feeds.
+
+Each event runs in one transaction: claim its event id (a repeat is a duplicate, a reuse
+with other content is ALREADY_EXISTS naming the original), lock the batch, merge the
+event into the batch's joins and tally (cost proportional to what the event names, never
+to the batch), derive the status, and give the batch its owner's next feed position.
+"""
 
 from __future__ import annotations
 
 import json
-import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
-from google.protobuf import json_format
-from huleedu.results.v1 import batch_pb2
-from huleedu.results.v1 import result_aggregator_service_pb2 as pb
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ras_server.converters import PHASE_STATUS_FROM_PROTO, seconds, status_to_proto
-from ras_server.domain.status import BatchState, PhaseStatus, apply_outcome, derive
-from ras_server.store import RasStore
-from service_core.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, PermissionDenied
-
-ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-PHASE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+from ras_server.domain import records as r
+from ras_server.domain.limits import preview
+from ras_server.domain.phases import (
+    IMPLIED,
+    Flags,
+    Outcome,
+    PhaseStatus,
+    contribution,
+    essay_view,
+    merge,
+)
+from ras_server.domain.pipeline import RANK
+from ras_server.domain.status import BatchFacts, BatchState, derive
+from ras_server.metrics import RasMetrics
+from ras_server.store import RasStore, Records, dumps
+from service_core.errors import AlreadyExists, DomainError, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 
 
 class Access:
@@ -36,248 +50,426 @@ class Access:
                 f"{self.caller!r} may read its own batches but not record events", reason="INGEST_NOT_ALLOWED"
             )
 
+    def owner_to_read(self, requested: str) -> str:
+        if not self.is_owner:
+            return requested
+        if requested and requested != self.caller:
+            raise PermissionDenied(f"{self.caller!r} may read only its own batches", reason="OTHER_OWNER")
+        return self.caller
+
+
+def not_found(batch_id: str) -> NotFound:
+    return NotFound(
+        f"batch {preview(batch_id)} is not registered", reason="BATCH_NOT_FOUND", metadata={"batchId": batch_id}
+    )
+
+
+class Tally:
+    """The batch's counters and per-phase times, read from and written back to its row."""
+
+    def __init__(self, raw: str | None):
+        data = json.loads(raw) if raw else {}
+        self.counts: Counter[str] = Counter(data.get("counts", {}))
+        self.starts: dict[str, float] = data.get("starts", {})
+        self.ends: dict[str, float] = data.get("ends", {})
+
+    def add(self, before: Counter[str], after: Counter[str]) -> None:
+        self.counts.update(after)
+        self.counts.subtract(before)
+
+    def times(self, phase: str, outcome: Outcome) -> None:
+        self.starts[phase] = min(self.starts.get(phase, outcome.event_time), outcome.event_time)
+        if outcome.status.terminal:
+            self.ends[phase] = max(self.ends.get(phase, outcome.event_time), outcome.event_time)
+
+    def dump(self) -> str:
+        counts = {k: v for k, v in self.counts.items() if v}
+        return dumps({"counts": counts, "starts": self.starts, "ends": self.ends})
+
+
+def _min(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def facts(batch: dict[str, Any], tally: Tally) -> BatchFacts:
+    return BatchFacts(
+        essay_count=int(tally.counts.get("essay_count", 0)),
+        phases=tuple(json.loads(batch["requested_phases"])),
+        tally=tally.counts,
+        first_start=batch["first_start"],
+        last_end=batch["last_end"],
+        ready_at=batch["ready_at"],
+        cancelled_at=batch["cancelled_at"],
+        pipeline_completed_at=batch["pipeline_completed_at"],
+        reported_started=bool(batch["orchestrator_phase"]),
+    )
+
+
+def flags_of(batch: dict[str, Any]) -> Flags:
+    return Flags(batch["cancelled_at"] is not None, batch["pipeline_completed_at"] is not None)
+
 
 class ResultService:
-    def __init__(self, store: RasStore, clock: Callable[[], float] = time.time, watch_poll: float = 0.5):
+    def __init__(
+        self,
+        store: RasStore,
+        metrics: RasMetrics,
+        clock: Callable[[], float] = time.time,
+        watch_poll: float = 0.5,
+    ):
         self.store = store
+        self.metrics = metrics
         self.clock = clock
         self.watch_poll = watch_poll
 
-    # ---- ingest ----------------------------------------------------------------------------------
+    # ---- ingest ------------------------------------------------------------------------------
 
-    async def register(self, request: pb.RegisterBatchRequest) -> tuple[batch_pb2.BatchStatus, bool]:
-        violations = []
-        for field, value in (("event_id", request.event_id), ("batch_id", request.batch_id), ("owner", request.owner)):
-            if not ID.match(value):
-                violations.append(FieldViolation(field, "required: 1-128 characters of letters, digits and . _ : -"))
-        ids = [e.essay_id for e in request.essays]
-        for i, essay_id in enumerate(ids):
-            if not ID.match(essay_id):
-                violations.append(FieldViolation(f"essays[{i}].essay_id", "required: 1-128 characters"))
-            elif essay_id in ids[:i]:
-                violations.append(FieldViolation(f"essays[{i}].essay_id", f"{essay_id!r} appears more than once"))
-        if not request.requested_phases:
-            violations.append(FieldViolation("requested_phases", "at least one phase, in pipeline order"))
-        for i, phase in enumerate(request.requested_phases):
-            if not PHASE.match(phase) or phase in request.requested_phases[:i]:
-                violations.append(FieldViolation(f"requested_phases[{i}]", "distinct lower_snake_case phase names"))
-        if violations:
-            raise InvalidArgument(violations)
-        now = self.clock()
-        event_time = seconds(request.event_time) or now
-        async with self.store.transaction() as connection:
-            if not await self.store.claim_event(connection, request.event_id, request.batch_id, "register", now):
-                duplicate = True
-            else:
-                duplicate = False
-                if await self.store.batch(request.batch_id, connection):
-                    raise AlreadyExists(
-                        f"batch {request.batch_id} is already registered",
-                        reason="BATCH_EXISTS",
-                        metadata={"batchId": request.batch_id},
-                    )
-                await self.store.insert_batch(
-                    connection,
-                    {
-                        "batch_id": request.batch_id,
-                        "owner": request.owner,
-                        "assignment_id": request.assignment_id,
-                        "course_code": request.course_code,
-                        "requested_phases": json.dumps(list(request.requested_phases)),
-                        "state": BatchState.AWAITING_CONTENT_VALIDATION.value,
-                        "orchestrator_phase": "",
-                        "cj_assessment": "",
-                        "cj_reliability": 0.0,
-                        "created_at": event_time,
-                        "updated_at": now,
-                        "processing_started_at": None,
-                        "processing_completed_at": None,
-                        "version": 0,
-                    },
-                    [
-                        {
-                            "batch_id": request.batch_id,
-                            "essay_id": e.essay_id,
-                            "filename": e.filename,
-                            "assessment_json": None,
-                            "updated_at": now,
-                        }
-                        for e in request.essays
-                    ],
-                )
+    def rejected(self, kind: str) -> None:
+        self.metrics.events.labels(kind, "rejected").inc()
+
+    async def register(self, event: r.RegisterBatch) -> tuple[r.BatchView, bool]:
+        duplicate = await self._ingest(event, self._insert_batch)
+        return await self.status(event.batch_id), duplicate
+
+    async def record_phase(self, event: r.PhaseReport) -> bool:
+        return await self._ingest(event, self._apply_phase)
+
+    async def record_assessment(self, event: r.AssessmentReport) -> bool:
+        return await self._ingest(event, self._apply_assessment)
+
+    async def lifecycle(self, event: r.CancelBatch | r.MarkReady | r.PipelineCompleted) -> tuple[r.BatchView, bool]:
+        duplicate = await self._ingest(event, self._apply_lifecycle)
+        return await self.status(event.batch_id), duplicate
+
+    async def _ingest(self, event: r.Event, apply: Callable[..., Awaitable[dict[str, Any] | None]]) -> bool:
+        try:
+            duplicate = await self._transaction(event, apply)
+        except DomainError:
+            self.rejected(event.kind)
+            raise
+        self.metrics.events.labels(event.kind, "duplicate" if duplicate else "applied").inc()
         if not duplicate:
             await self.store.notify()
-        return await self.status(request.batch_id), duplicate
+        return duplicate
 
-    async def _locked_batch(self, connection, batch_id: str) -> dict:
-        batch = await self.store.batch(batch_id, connection, lock=True)
-        if batch is None:
-            raise NotFound(
-                f"batch {batch_id} is not registered", reason="BATCH_NOT_FOUND", metadata={"batchId": batch_id}
-            )
-        return batch
-
-    async def record_phase(self, request: pb.RecordPhaseOutcomeRequest) -> bool:
-        if not ID.match(request.event_id):
-            raise InvalidArgument(FieldViolation("event_id", "required"))
-        status = PHASE_STATUS_FROM_PROTO.get(request.status)
-        if status is None:
-            raise InvalidArgument(FieldViolation("status", "a phase status is required"))
+    async def _transaction(self, event: r.Event, apply: Callable[..., Awaitable[dict[str, Any] | None]]) -> bool:
         now = self.clock()
-        event_time = seconds(request.event_time) or now
+        fingerprint = event.fingerprint()
         async with self.store.transaction() as connection:
-            batch = await self._locked_batch(connection, request.batch_id)
-            requested = json.loads(batch["requested_phases"])
-            if request.phase not in requested:
-                raise InvalidArgument(
-                    FieldViolation(
-                        "phase", f"{request.phase!r} was not requested for this batch ({', '.join(requested)})"
+            prior = await self.store.claim_event(
+                connection, event.event_id, event.batch_id, event.kind, fingerprint, now
+            )
+            if prior is not None:
+                if prior["fingerprint"] != fingerprint:
+                    raise AlreadyExists(
+                        f"event {preview(event.event_id)} was recorded before with other content",
+                        reason="EVENT_ID_REUSED",
+                        metadata={"eventId": event.event_id, "batchId": prior["batch_id"], "kind": prior["kind"]},
                     )
-                )
-            known = {e["essay_id"] for e in await self.store.essays(request.batch_id, connection)}
-            if request.essay_id and request.essay_id not in known:
-                raise InvalidArgument(
-                    FieldViolation("essay_id", f"{request.essay_id!r} is not in batch {request.batch_id}")
-                )
-            if not await self.store.claim_event(connection, request.event_id, request.batch_id, "phase", now):
                 return True
-            if not request.essay_id:  # a batch-level report from the orchestrator
-                await self.store.update_batch(
-                    connection, request.batch_id, orchestrator_phase=request.phase, updated_at=now
-                )
-            else:
-                records = await self.store.phase_records(request.batch_id, connection)
-                existing = records.get(request.essay_id, {}).get(request.phase)
-                updated = apply_outcome(existing[0] if existing else None, status, event_time)
-                if updated is not None:
-                    error = json_format.MessageToDict(request.error) if request.HasField("error") else None
-                    await self.store.put_phase(
-                        connection,
-                        request.batch_id,
-                        request.essay_id,
-                        request.phase,
-                        updated,
-                        error,
-                        existing is not None,
-                    )
-            await self._refresh(connection, request.batch_id, now)
-        await self.store.notify()
+            event_time = event.event_time if event.event_time is not None else now
+            if isinstance(event, r.RegisterBatch):
+                await self._insert_batch(connection, event, event_time, now)
+                return False
+            batch = await self.store.batch(event.batch_id, connection, lock=True)
+            if batch is None:
+                raise not_found(event.batch_id)
+            tally = await self._tally(connection, batch)
+            values = await apply(connection, batch, tally, event, event_time) or {}
+            await self._settle(connection, batch | values, tally, now)
         return False
 
-    async def record_assessment(self, request: pb.RecordAssessmentResultRequest) -> bool:
-        if not ID.match(request.event_id):
-            raise InvalidArgument(FieldViolation("event_id", "required"))
-        now = self.clock()
-        event_time = seconds(request.event_time) or now
-        async with self.store.transaction() as connection:
-            batch = await self._locked_batch(connection, request.batch_id)
-            known = {e["essay_id"] for e in await self.store.essays(request.batch_id, connection)}
-            unknown = [
-                FieldViolation(f"essays[{i}].essay_id", f"{e.essay_id!r} is not in batch {request.batch_id}")
-                for i, e in enumerate(request.essays)
-                if e.essay_id not in known
-            ]
-            if unknown:
-                raise InvalidArgument(unknown)
-            if not await self.store.claim_event(connection, request.event_id, request.batch_id, "assessment", now):
-                return True
-            records = await self.store.phase_records(request.batch_id, connection)
-            cj_requested = "cj_assessment" in json.loads(batch["requested_phases"])
-            for essay in request.essays:
-                assessment = json_format.MessageToDict(essay.assessment, preserving_proto_field_name=True)
-                await self.store.put_assessment(connection, request.batch_id, essay.essay_id, assessment, now)
-                if cj_requested:
-                    existing = records.get(essay.essay_id, {}).get("cj_assessment")
-                    updated = apply_outcome(existing[0] if existing else None, PhaseStatus.COMPLETED, event_time)
-                    if updated is not None:
-                        await self.store.put_phase(
-                            connection,
-                            request.batch_id,
-                            essay.essay_id,
-                            "cj_assessment",
-                            updated,
-                            None,
-                            existing is not None,
-                        )
-            await self.store.update_batch(
-                connection,
-                request.batch_id,
-                cj_assessment=request.assessment,
-                cj_reliability=request.reliability,
-                updated_at=now,
-            )
-            await self._refresh(connection, request.batch_id, now)
-        await self.store.notify()
-        return False
-
-    async def _refresh(self, connection, batch_id: str, now: float) -> None:
-        """Move the batch's state forward from its phase records (never backwards)."""
-        batch = await self.store.batch(batch_id, connection)
-        essays = await self.store.essays(batch_id, connection)
-        records = await self.store.phase_records(batch_id, connection)
-        derived = derive(
-            BatchState(batch["state"]),
-            json.loads(batch["requested_phases"]),
-            {e["essay_id"]: {p: r for p, (r, _) in records.get(e["essay_id"], {}).items()} for e in essays},
-            batch["orchestrator_phase"],
+    async def _insert_batch(self, connection: AsyncConnection, event: r.RegisterBatch, event_time: float, now: float):
+        exists = AlreadyExists(
+            f"batch {preview(event.batch_id)} is already registered",
+            reason="BATCH_EXISTS",
+            metadata={"batchId": event.batch_id},
         )
-        values = {"state": derived.state.value, "updated_at": now}
-        starts = [r.start_time for phases in records.values() for r, _ in phases.values() if r.start_time is not None]
-        if batch["processing_started_at"] is None and (starts or derived.state is BatchState.PROCESSING_PIPELINES):
-            values["processing_started_at"] = min(starts) if starts else now
-        if derived.state.terminal and batch["processing_completed_at"] is None:
-            ends = [r.end_time for phases in records.values() for r, _ in phases.values() if r.end_time is not None]
-            values["processing_completed_at"] = max(ends) if ends else now
-        await self.store.update_batch(connection, batch_id, **values)
+        if await self.store.batch(event.batch_id, connection):
+            raise exists
+        tally = Tally(None)
+        tally.counts["essay_count"] = len(event.essays)
+        tally.counts["essays.in_progress"] = len(event.essays)
+        for phase in event.phases:
+            tally.counts[f"{phase}.pending"] = len(event.essays)
+        row = {
+            "batch_id": event.batch_id,
+            "owner": event.owner,
+            "assignment_id": event.assignment_id,
+            "course_code": event.course_code,
+            "class_id": event.class_id,
+            "org_id": event.org_id,
+            "requested_phases": json.dumps(list(event.phases)),
+            "state": BatchState.AWAITING_CONTENT_VALIDATION.value,
+            "orchestrator_phase": "",
+            "cj_assessment": "",
+            "cj_reliability": 0.0,
+            "tally_json": tally.dump(),
+            "created_at": event_time,
+            "updated_at": now,
+            "feed_seq": await self.store.next_feed_seq(connection, event.owner),
+            "version": 0,
+        }
+        essay_rows = [
+            {"batch_id": event.batch_id, "essay_id": e.essay_id, "filename": e.filename, "updated_at": now}
+            for e in event.essays
+        ]
+        if not await self.store.insert_batch(connection, row, essay_rows):
+            raise exists
 
-    # ---- queries ---------------------------------------------------------------------------------
+    async def _tally(self, connection: AsyncConnection | None, batch: dict[str, Any]) -> Tally:
+        tally = Tally(batch["tally_json"])
+        if batch["tally_json"] is None:  # a row from before the tally: count it once from its records
+            phases = json.loads(batch["requested_phases"])
+            essays = await self.store.essays(batch["batch_id"], connection)
+            records = await self.store.records(batch["batch_id"], connection=connection)
+            tally.counts["essay_count"] = len(essays)
+            for essay in essays:
+                tally.add(Counter(), contribution(essay_view(phases, records.get(essay["essay_id"], {}))))
+        return tally
 
-    async def status(
-        self, batch_id: str, access: Access | None = None, include_essays: bool = True
-    ) -> batch_pb2.BatchStatus:
+    async def _merge(
+        self,
+        connection: AsyncConnection,
+        batch: dict[str, Any],
+        tally: Tally,
+        records: Records,
+        outcomes: list[tuple[str, str, Outcome]],
+    ) -> None:
+        """Merge (essay, phase, outcome) triples, keeping the tally equal to the sum of the views."""
+        phases = json.loads(batch["requested_phases"])
+        for essay_id, phase, outcome in outcomes:
+            mine = records.setdefault(essay_id, {})
+            before = contribution(essay_view(phases, mine))
+            tally.times(phase, outcome)  # a join over every outcome, whether it wins or not
+            current = mine.get(phase)
+            merged = merge(current, outcome)
+            if merged == current:
+                continue
+            mine[phase] = merged
+            tally.add(before, contribution(essay_view(phases, mine)))
+            await self.store.put_record(connection, batch["batch_id"], essay_id, phase, merged, current is not None)
+
+    async def _apply_phase(
+        self, connection: AsyncConnection, batch: dict[str, Any], tally: Tally, event: r.PhaseReport, at: float
+    ) -> dict[str, Any]:
+        phases = json.loads(batch["requested_phases"])
+        if event.phase not in phases:
+            why = f"{preview(event.phase)} was not requested for this batch ({', '.join(phases)})"
+            raise InvalidArgument(FieldViolation("phase", why))
+        values: dict[str, Any] = {"first_start": _min(batch["first_start"], at)}
+        if event.essay_id:
+            if not await self.store.essays_by_id(connection, event.batch_id, [event.essay_id]):
+                raise InvalidArgument(
+                    FieldViolation("essay_id", f"{preview(event.essay_id)} is not in batch {preview(event.batch_id)}")
+                )
+            outcome = Outcome(event.status, at, event.event_id, event.error)
+            records = await self.store.records(event.batch_id, [event.essay_id], connection)
+            await self._merge(connection, batch, tally, records, [(event.essay_id, event.phase, outcome)])
+        elif event.status is PhaseStatus.CANCELLED:  # the whole phase: every essay's open record
+            outcome = Outcome(PhaseStatus.CANCELLED, at, event.event_id, event.error, IMPLIED)
+            essays = await self.store.essays(event.batch_id, connection)
+            records = await self.store.records(event.batch_id, connection=connection)
+            triples = [(e["essay_id"], event.phase, outcome) for e in essays]
+            await self._merge(connection, batch, tally, records, triples)
+        else:  # the orchestrator says the phase started: processing, even before any essay report
+            reported = [p for p in (batch["orchestrator_phase"], event.phase) if p]
+            values["orchestrator_phase"] = min(reported, key=RANK.__getitem__)
+        if event.status.terminal:
+            values["last_end"] = _max(batch["last_end"], at)
+        return values
+
+    async def _apply_assessment(
+        self, connection: AsyncConnection, batch: dict[str, Any], tally: Tally, event: r.AssessmentReport, at: float
+    ) -> dict[str, Any]:
+        ids = [essay_id for essay_id, _ in event.essays]
+        known = await self.store.essays_by_id(connection, event.batch_id, ids)
+        unknown = [
+            FieldViolation(f"essays[{i}].essay_id", f"{preview(e)} is not in batch {preview(event.batch_id)}")
+            for i, e in enumerate(ids)
+            if e not in known
+        ]
+        if unknown:
+            raise InvalidArgument(unknown[:20])
+        key = (at, event.event_id)
+        for essay_id, assessment in event.essays:
+            row = known[essay_id]
+            if row["assessment_time"] is None or (row["assessment_time"], row["assessment_event"]) < key:
+                written = {"assessment_json": dumps(r.plain(assessment)), "assessment_time": at}
+                written |= {"assessment_event": event.event_id, "updated_at": self.clock()}
+                await self.store.put_assessment(connection, event.batch_id, essay_id, written)
+        values: dict[str, Any] = {}
+        if "cj_assessment" in json.loads(batch["requested_phases"]) and ids:
+            outcome = Outcome(PhaseStatus.COMPLETED, at, event.event_id)
+            records = await self.store.records(event.batch_id, ids, connection)
+            await self._merge(connection, batch, tally, records, [(e, "cj_assessment", outcome) for e in ids])
+            values = {"first_start": _min(batch["first_start"], at), "last_end": _max(batch["last_end"], at)}
+        if batch["cj_event_time"] is None or (batch["cj_event_time"], batch["cj_event_id"]) < key:
+            values |= {
+                "cj_assessment": event.assessment,
+                "cj_reliability": event.reliability,
+                "cj_grade_scale_id": event.grade_scale_id,
+                "cj_model": event.model,
+                "cj_essay_count": len(ids),
+                "cj_event_time": at,
+                "cj_event_id": event.event_id,
+            }
+        return values
+
+    async def _apply_lifecycle(
+        self, connection: AsyncConnection, batch: dict[str, Any], tally: Tally, event: r.Event, at: float
+    ) -> dict[str, Any]:
+        if isinstance(event, r.MarkReady):
+            return {"ready_at": _min(batch["ready_at"], at)}
+        if isinstance(event, r.PipelineCompleted):
+            return {"pipeline_completed_at": _max(batch["pipeline_completed_at"], at)}
+        if not isinstance(event, r.CancelBatch):
+            raise TypeError(f"not a lifecycle event: {event.kind}")
+        current = (batch["cancelled_at"], batch["cancel_event"])
+        if batch["cancelled_at"] is not None and current <= (at, event.event_id):
+            return {}
+        return {"cancelled_at": at, "cancel_event": event.event_id, "cancel_reason": event.reason}
+
+    async def _settle(self, connection: AsyncConnection, batch: dict[str, Any], tally: Tally, now: float) -> None:
+        """Write the merged joins, the tally and what follows from them (state, times, feed position)."""
+        derived = derive(facts(batch, tally))
+        before = BatchState(batch["state"])
+        values = {
+            key: batch[key]
+            for key in (
+                "first_start",
+                "last_end",
+                "ready_at",
+                "cancelled_at",
+                "cancel_event",
+                "cancel_reason",
+                "pipeline_completed_at",
+                "orchestrator_phase",
+                "cj_assessment",
+                "cj_reliability",
+                "cj_grade_scale_id",
+                "cj_model",
+                "cj_essay_count",
+                "cj_event_time",
+                "cj_event_id",
+            )
+        }
+        values |= {
+            "tally_json": tally.dump(),
+            "state": derived.state.value,
+            "processing_started_at": batch["first_start"],
+            "processing_completed_at": derived.completed_at,
+            "updated_at": now,
+            "feed_seq": await self.store.next_feed_seq(connection, batch["owner"]),
+        }
+        await self.store.update_batch(connection, batch["batch_id"], **values)
+        if derived.state.terminal and not before.terminal and derived.completed_at is not None:
+            self.metrics.completion_seconds.observe(max(0.0, derived.completed_at - batch["created_at"]))
+
+    # ---- queries -----------------------------------------------------------------------------
+
+    async def status(self, batch_id: str, access: Access | None = None, include_essays: bool = True) -> r.BatchView:
         batch = await self.store.batch(batch_id)
         if batch is None or (access is not None and not access.may_read(batch["owner"])):
-            raise NotFound(
-                f"batch {batch_id} is not registered", reason="BATCH_NOT_FOUND", metadata={"batchId": batch_id}
-            )
-        return await self._status(batch, include_essays)
+            raise not_found(batch_id)
+        return await self.view(batch, include_essays)
 
-    async def _status(self, batch: dict, include_essays: bool) -> batch_pb2.BatchStatus:
-        essays = await self.store.essays(batch["batch_id"])
-        records = await self.store.phase_records(batch["batch_id"])
-        return status_to_proto(batch, essays, records, include_essays)
+    async def view(self, batch: dict[str, Any], include_essays: bool) -> r.BatchView:
+        tally = Tally(batch["tally_json"])
+        if batch["tally_json"] is None:
+            tally = await self._tally(None, batch)
+        derived = derive(facts(batch, tally))
+        phases = tuple(json.loads(batch["requested_phases"]))
+        essays = None
+        if include_essays:
+            essays = await self._essays(batch, phases)
+        return r.BatchView(
+            batch_id=batch["batch_id"],
+            owner=batch["owner"],
+            assignment_id=batch["assignment_id"],
+            course_code=batch["course_code"],
+            class_id=batch["class_id"],
+            org_id=batch["org_id"],
+            phases=phases,
+            essay_count=int(tally.counts.get("essay_count", 0)),
+            derived=derived,
+            created_at=batch["created_at"],
+            updated_at=batch["updated_at"],
+            first_start=batch["first_start"],
+            ready_at=batch["ready_at"],
+            cancelled_at=batch["cancelled_at"],
+            cancel_reason=batch["cancel_reason"],
+            pipeline_completed_at=batch["pipeline_completed_at"],
+            phase_times={p: (tally.starts.get(p), tally.ends.get(p)) for p in phases},
+            cj=r.CjSummary(
+                batch["cj_assessment"],
+                batch["cj_reliability"],
+                batch["cj_grade_scale_id"],
+                batch["cj_model"],
+                batch["cj_essay_count"],
+                batch["cj_event_time"],
+            ),
+            essays=essays,
+            feed_seq=batch["feed_seq"],
+        )
+
+    async def _essays(self, batch: dict[str, Any], phases: tuple[str, ...]) -> tuple[r.EssayStatus, ...]:
+        rows = await self.store.essays(batch["batch_id"])
+        records = await self.store.records(batch["batch_id"])
+        flags = flags_of(batch)
+        result = []
+        for row in rows:
+            assessment = None
+            if row["assessment_json"]:
+                assessment = r.EssayAssessment(**json.loads(row["assessment_json"]))
+            view = essay_view(phases, records.get(row["essay_id"], {}), flags)
+            result.append(r.EssayStatus(row["essay_id"], row["filename"], view, assessment, row["updated_at"]))
+        return tuple(result)
 
     async def list(
-        self,
-        request: pb.ListBatchesRequest,
-        access: Access,
-        states: list[str],
-        limit: int,
-        after: tuple[float, str] | None,
-    ) -> tuple[list[batch_pb2.BatchStatus], int, bool]:
-        owner = request.owner
-        if access.is_owner:
-            if owner and owner != access.caller:
-                raise PermissionDenied(f"{access.caller!r} may list only its own batches", reason="OTHER_OWNER")
-            owner = access.caller
-        rows, total = await self.store.list_batches(owner=owner, states=states, limit=limit + 1, after=after)
-        more = len(rows) > limit
-        return [await self._status(row, request.include_essays) for row in rows[:limit]], total, more
+        self, query: r.BatchFilter, access: Access, limit: int, after: tuple[float, str] | None
+    ) -> tuple[list[r.BatchView], int, bool]:
+        owner = access.owner_to_read(query.owner)
+        rows, total = await self.store.list_batches(
+            owner=owner,
+            states=[s.value for s in query.states],
+            class_id=query.class_id,
+            org_id=query.org_id,
+            limit=limit + 1,
+            after=after,
+        )
+        views = [await self.view(row, query.include_essays) for row in rows[:limit]]
+        return views, total, len(rows) > limit
 
-    async def watch(self, batch_id: str, access: Access) -> AsyncIterator[batch_pb2.BatchStatus]:
+    async def watch(self, batch_id: str, access: Access) -> AsyncIterator[r.BatchView]:
         last = await self.status(batch_id, access)
         yield last
-        while last.client_status not in TERMINAL_CLIENT:
-            await self.store.wait_for_change(self.watch_poll)
-            current = await self.status(batch_id, access)
-            if current != last:
-                yield current
-                last = current
+        with self.metrics.subscribers.labels("batch").track_inprogress():
+            while not last.state.terminal:
+                await self.store.wait_for_change(self.watch_poll)
+                current = await self.status(batch_id, access)
+                if current.feed_seq != last.feed_seq:
+                    yield current
+                    last = current
 
+    async def feed(self, owner: str, after: int, access: Access) -> AsyncIterator[r.BatchView]:
+        """Every change to the owner's batches after feed position `after`, forever."""
+        owner = access.owner_to_read(owner)
+        if not owner:
+            raise InvalidArgument(FieldViolation("owner", "required: the owner whose batches to follow"))
+        with self.metrics.subscribers.labels("owner").track_inprogress():
+            while True:
+                rows = await self.store.feed(owner, after, 100)
+                for row in rows:
+                    after = row["feed_seq"]
+                    if access.may_read(row["owner"]) and row["owner"] == owner:
+                        yield await self.view(row, include_essays=False)
+                if not rows:
+                    await self.store.wait_for_change(self.watch_poll)
 
-TERMINAL_CLIENT = {
-    batch_pb2.CLIENT_STATUS_COMPLETED_SUCCESSFULLY,
-    batch_pb2.CLIENT_STATUS_COMPLETED_WITH_FAILURES,
-    batch_pb2.CLIENT_STATUS_FAILED,
-    batch_pb2.CLIENT_STATUS_CANCELLED,
-}
+    async def refresh_metrics(self) -> None:
+        self.metrics.set_batches(await self.store.counts_by_state())

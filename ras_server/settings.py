@@ -17,6 +17,8 @@ class RasSettings(ServerSettings):
     # authenticated caller is an owner: it reads only the batches registered with its name as owner.
     service_callers: str = "cj,orchestrator,dashboard"
     watch_poll_seconds: float = Field(default=0.5, gt=0)
+    # How often the batches-by-state gauge is read from the database.
+    metrics_refresh_seconds: float = Field(default=15.0, gt=0)
 
     def service_caller_names(self) -> set[str]:
         return {name.strip() for name in self.service_callers.split(",") if name.strip()}

@@ -1,41 +1,31 @@
-"""Batch status from per-essay, per-phase outcomes.
+"""The batch's status, derived from its facts and its tally (never stored as a decision).
 
-Phase outcomes never move backwards: PENDING < STARTED < a terminal status
-(COMPLETED, FAILED, CANCELLED). A later event with a lower rank is ignored; between
-two terminal outcomes the one with the later event time wins. So events may arrive
-in any order and the batch ends in the same place.
+Inputs are joins of the batch's events, so any order of the same events gives the same
+status: the tally (per-phase and per-essay counters, see `phases.contribution`), the
+earliest and latest outcome times, and the batch-wide facts: ready, cancelled, pipeline
+completed.
 
-Batch state: registered batches wait (awaiting content validation); the first phase
-outcome starts processing; the batch is complete only when every requested phase is
-terminal for every essay: completed successfully when none failed, completed with
-failures when some did, failed critically when every essay failed. Terminal batch
-states are final.
+State, first rule that holds:
+1. cancelled by the orchestrator -> CANCELLED;
+2. every requested phase settled for every essay -> COMPLETED_SUCCESSFULLY when every
+   essay completed, FAILED_CRITICALLY when every essay failed, CANCELLED when every
+   essay was cancelled, else COMPLETED_WITH_FAILURES;
+3. any outcome or a batch-level 'started' report -> PROCESSING_PIPELINES;
+4. marked ready -> READY_FOR_PIPELINE_EXECUTION;
+5. else AWAITING_CONTENT_VALIDATION.
 
-current_phase (the seeds' rule): set only while processing; the first requested
-phase, in pipeline order, that is not terminal for every essay; none otherwise; the
-orchestrator's batch-level report only when no essay is known.
+current_phase (the seeds' rule): only while processing, the first requested phase in
+pipeline order that is not settled for every essay.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-
-class PhaseStatus(StrEnum):
-    PENDING = "pending"
-    STARTED = "started"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def rank(self) -> int:
-        return {"pending": 0, "started": 1}.get(self.value, 2)
-
-    @property
-    def terminal(self) -> bool:
-        return self.rank == 2
+from ras_server.domain.phases import PhaseStatus
 
 
 class BatchState(StrEnum):
@@ -57,12 +47,14 @@ class BatchState(StrEnum):
         return self in TERMINAL_STATES
 
 
-TERMINAL_STATES = {
-    BatchState.COMPLETED_SUCCESSFULLY,
-    BatchState.COMPLETED_WITH_FAILURES,
-    BatchState.FAILED_CRITICALLY,
-    BatchState.CANCELLED,
-}
+TERMINAL_STATES = frozenset(
+    {
+        BatchState.COMPLETED_SUCCESSFULLY,
+        BatchState.COMPLETED_WITH_FAILURES,
+        BatchState.FAILED_CRITICALLY,
+        BatchState.CANCELLED,
+    }
+)
 
 
 class ClientStatus(StrEnum):
@@ -97,24 +89,29 @@ def states_for(client: ClientStatus) -> list[BatchState]:
 
 
 @dataclass(frozen=True)
-class PhaseRecord:
+class BatchFacts:
+    """The batch-wide joins of its events (times in seconds since the epoch)."""
+
+    essay_count: int
+    phases: tuple[str, ...]
+    tally: Mapping[str, int] = field(default_factory=dict)
+    first_start: float | None = None
+    last_end: float | None = None
+    ready_at: float | None = None
+    cancelled_at: float | None = None
+    pipeline_completed_at: float | None = None
+    reported_started: bool = False
+
+
+@dataclass(frozen=True)
+class PhaseCounts:
+    phase: str
     status: PhaseStatus
-    start_time: float | None
-    end_time: float | None
-    event_time: float
+    counts: Mapping[PhaseStatus, int]
 
-
-def apply_outcome(current: PhaseRecord | None, status: PhaseStatus, event_time: float) -> PhaseRecord | None:
-    """The phase record after an outcome, or None when the outcome changes nothing."""
-    if current is not None:
-        older_terminal = current.status.terminal and status.terminal and event_time <= current.event_time
-        if status.rank < current.status.rank or older_terminal or (status == current.status and not status.terminal):
-            return None
-    start = current.start_time if current and current.start_time is not None else None
-    if status is PhaseStatus.STARTED or (status.terminal and start is None):
-        start = min(event_time, start) if start is not None else event_time
-    end = event_time if status.terminal else None
-    return PhaseRecord(status, start, end, event_time)
+    @property
+    def open(self) -> int:
+        return self.counts[PhaseStatus.PENDING] + self.counts[PhaseStatus.STARTED]
 
 
 @dataclass(frozen=True)
@@ -123,49 +120,88 @@ class Derived:
     current_phase: str
     completed_essays: int
     failed_essays: int
+    cancelled_essays: int
+    pending_essays: int
     progress_percent: float
-    all_done: bool
+    completed_at: float | None
+    phases: tuple[PhaseCounts, ...]
 
 
-def derive(
-    state: BatchState, requested: list[str], essays: dict[str, dict[str, PhaseRecord]], orchestrator_phase: str
-) -> Derived:
-    """`essays` maps essay id -> {phase: record} (phases without a record are pending)."""
-    statuses = {essay: [phases.get(p) for p in requested] for essay, phases in essays.items()}
-    settled = sum(1 for records in statuses.values() for r in records if r is not None and r.status.terminal)
-    total = len(essays) * len(requested)
-    completed = sum(
-        1 for records in statuses.values() if all(r is not None and r.status is PhaseStatus.COMPLETED for r in records)
-    )
-    failed = sum(
-        1 for records in statuses.values() if any(r is not None and r.status is PhaseStatus.FAILED for r in records)
-    )
-    all_done = total > 0 and settled == total
-    started = any(r is not None for records in statuses.values() for r in records)
-    if not state.terminal:
-        if all_done:
-            state = (
-                BatchState.FAILED_CRITICALLY
-                if failed == len(essays)
-                else BatchState.COMPLETED_WITH_FAILURES
-                if failed or completed < len(essays)
-                else BatchState.COMPLETED_SUCCESSFULLY
-            )
-        elif started or orchestrator_phase:
-            state = BatchState.PROCESSING_PIPELINES
+def essay_counts(facts: BatchFacts) -> tuple[int, int, int, int]:
+    """(completed, failed, cancelled, in progress), with the batch-wide facts applied."""
+    t = Counter({k.removeprefix("essays."): v for k, v in facts.tally.items() if k.startswith("essays.")})
+    completed, failed, in_progress = t["completed"], t["failed"], t["in_progress"]
+    settled, open_ = t["cancelled_settled"], t["cancelled_open"]
+    if facts.cancelled_at is not None:
+        return completed, failed, settled + open_ + in_progress, 0
+    if facts.pipeline_completed_at is not None:
+        return completed, failed + open_ + in_progress, settled, 0
+    return completed, failed, settled + open_, in_progress
+
+
+def phase_counts(facts: BatchFacts, phase: str) -> PhaseCounts:
+    counts = {status: int(facts.tally.get(f"{phase}.{status.value}", 0)) for status in PhaseStatus}
+    still_open = counts[PhaseStatus.PENDING] + counts[PhaseStatus.STARTED]
+    settle_as = PhaseStatus.CANCELLED if facts.cancelled_at is not None else PhaseStatus.FAILED
+    if facts.cancelled_at is not None or facts.pipeline_completed_at is not None:
+        counts[settle_as] += still_open
+        counts[PhaseStatus.PENDING] = counts[PhaseStatus.STARTED] = 0
+    return PhaseCounts(phase, _phase_status(counts), counts)
+
+
+def _phase_status(counts: Mapping[PhaseStatus, int]) -> PhaseStatus:
+    if counts[PhaseStatus.PENDING] + counts[PhaseStatus.STARTED]:
+        return PhaseStatus.PENDING if counts[PhaseStatus.PENDING] == sum(counts.values()) else PhaseStatus.STARTED
+    for status in (PhaseStatus.COMPLETED, PhaseStatus.FAILED, PhaseStatus.CANCELLED):
+        if counts[status]:
+            return status
+    return PhaseStatus.SKIPPED
+
+
+def _settled_state(essays: int, completed: int, failed: int, cancelled: int) -> BatchState:
+    if completed == essays:
+        return BatchState.COMPLETED_SUCCESSFULLY
+    if failed == essays:
+        return BatchState.FAILED_CRITICALLY
+    if cancelled == essays:
+        return BatchState.CANCELLED
+    return BatchState.COMPLETED_WITH_FAILURES
+
+
+def batch_state(facts: BatchFacts, phases: Sequence[PhaseCounts], essays: tuple[int, int, int, int]) -> BatchState:
+    if facts.cancelled_at is not None:
+        return BatchState.CANCELLED
+    if facts.essay_count and all(p.open == 0 for p in phases):
+        return _settled_state(facts.essay_count, *essays[:3])
+    if facts.first_start is not None or facts.reported_started:
+        return BatchState.PROCESSING_PIPELINES
+    if facts.ready_at is not None:
+        return BatchState.READY_FOR_PIPELINE_EXECUTION
+    return BatchState.AWAITING_CONTENT_VALIDATION
+
+
+def completed_at(facts: BatchFacts) -> float | None:
+    times = [t for t in (facts.last_end, facts.cancelled_at, facts.pipeline_completed_at) if t is not None]
+    return max(times) if times else None
+
+
+def derive(facts: BatchFacts) -> Derived:
+    phases = tuple(phase_counts(facts, phase) for phase in facts.phases)
+    essays = essay_counts(facts)
+    state = batch_state(facts, phases, essays)
     current = ""
     if state is BatchState.PROCESSING_PIPELINES:
-        if essays:
-            current = next(
-                (
-                    phase
-                    for index, phase in enumerate(requested)
-                    if any(
-                        records[index] is None or not records[index].status.terminal for records in statuses.values()
-                    )
-                ),
-                "",
-            )
-        else:
-            current = orchestrator_phase
-    return Derived(state, current, completed, failed, 100.0 * settled / total if total else 0.0, all_done)
+        current = next((p.phase for p in phases if p.open), "")
+    cells = facts.essay_count * len(phases)
+    settled = sum(cells and (facts.essay_count - p.open) for p in phases)
+    return Derived(
+        state=state,
+        current_phase=current,
+        completed_essays=essays[0],
+        failed_essays=essays[1],
+        cancelled_essays=essays[2],
+        pending_essays=essays[3],
+        progress_percent=round(100.0 * settled / cells, 2) if cells else 0.0,
+        completed_at=completed_at(facts) if state.terminal else None,
+        phases=phases,
+    )

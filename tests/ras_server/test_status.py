@@ -1,82 +1,110 @@
-"""Batch status derivation, including the seeds' current_phase cases."""
+"""The batch status from facts and tally: the seeds' current_phase cases and the completion rule."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
-from ras_server.domain.status import (
-    CLIENT_STATUS,
-    BatchState,
-    ClientStatus,
-    PhaseRecord,
-    PhaseStatus,
-    apply_outcome,
-    derive,
-)
+from ras_server.domain.phases import PhaseRecord, PhaseStatus, contribution, essay_view
+from ras_server.domain.status import CLIENT_STATUS, BatchFacts, BatchState, ClientStatus, derive
 
-PHASES = ["spellcheck", "cj_assessment"]
+PHASES = ("spellcheck", "cj_assessment")
 
 
 def rec(status: str, t: float = 1.0) -> PhaseRecord:
-    return PhaseRecord(PhaseStatus(status), t, t if PhaseStatus(status).terminal else None, t)
+    terminal = PhaseStatus(status).terminal
+    return PhaseRecord(PhaseStatus(status), t, t if terminal else None, t, f"ev-{status}-{t}")
+
+
+def facts(essays: dict[str, dict[str, str]], phases=PHASES, **batch) -> BatchFacts:
+    tally: Counter[str] = Counter({"essay_count": len(essays)})
+    started = None
+    for outcomes in essays.values():
+        records = {p: rec(s) for p, s in outcomes.items()}
+        tally.update(contribution(essay_view(phases, records)))
+        started = 1.0 if records else started
+    return BatchFacts(len(essays), phases, tally, first_start=started, **batch)
 
 
 def test_current_phase_only_while_processing():
-    essays = {"e1": {"spellcheck": rec("started")}}
-    assert derive(BatchState.READY_FOR_PIPELINE_EXECUTION, PHASES, {}, "").current_phase == ""
-    assert derive(BatchState.CANCELLED, PHASES, essays, "cj_assessment").current_phase == ""
-    assert derive(BatchState.AWAITING_CONTENT_VALIDATION, PHASES, essays, "").current_phase == "spellcheck"
+    assert derive(facts({"e1": {}})).current_phase == ""
+    assert derive(facts({"e1": {}}, ready_at=1.0)).state is BatchState.READY_FOR_PIPELINE_EXECUTION
+    cancelled = derive(facts({"e1": {"spellcheck": "started"}}, cancelled_at=2.0))
+    assert cancelled.current_phase == "" and cancelled.state is BatchState.CANCELLED
+    assert derive(facts({"e1": {"spellcheck": "started"}})).current_phase == "spellcheck"
 
 
 def test_spellcheck_first_then_cj_then_none():
-    mixed = {"e1": {"spellcheck": rec("completed")}, "e2": {"spellcheck": rec("started")}}
-    assert derive(BatchState.PROCESSING_PIPELINES, PHASES, mixed, "").current_phase == "spellcheck"
-    spelled = {
-        "e1": {"spellcheck": rec("completed")},
-        "e2": {"spellcheck": rec("failed"), "cj_assessment": rec("started")},
-    }
-    assert derive(BatchState.PROCESSING_PIPELINES, PHASES, spelled, "").current_phase == "cj_assessment"
-    done = {"e1": {"spellcheck": rec("completed"), "cj_assessment": rec("cancelled")}}
-    derived = derive(BatchState.PROCESSING_PIPELINES, PHASES, done, "")
-    assert derived.current_phase == "" and derived.state.terminal
+    mixed = {"e1": {"spellcheck": "completed"}, "e2": {"spellcheck": "started"}}
+    assert derive(facts(mixed)).current_phase == "spellcheck"
+    spelled = {"e1": {"spellcheck": "completed"}, "e2": {"spellcheck": "completed", "cj_assessment": "started"}}
+    assert derive(facts(spelled)).current_phase == "cj_assessment"
+    done = derive(facts({"e1": {"spellcheck": "completed", "cj_assessment": "completed"}}))
+    assert done.current_phase == "" and done.state is BatchState.COMPLETED_SUCCESSFULLY
 
 
-def test_orchestrator_phase_only_when_no_essay_is_known():
-    assert derive(BatchState.PROCESSING_PIPELINES, PHASES, {}, "cj_assessment").current_phase == "cj_assessment"
-    with_essay = {"e1": {"spellcheck": rec("completed"), "cj_assessment": rec("started")}}
-    assert derive(BatchState.PROCESSING_PIPELINES, PHASES, with_essay, "spellcheck").current_phase == "cj_assessment"
+def test_a_batch_level_start_means_processing_before_any_essay_report():
+    derived = derive(facts({"e1": {}, "e2": {}}, reported_started=True))
+    assert derived.state is BatchState.PROCESSING_PIPELINES and derived.current_phase == "spellcheck"
+
+
+def test_a_failed_spellcheck_settles_the_later_phases():
+    derived = derive(
+        facts({"e1": {"spellcheck": "failed"}, "e2": {"spellcheck": "completed", "cj_assessment": "completed"}})
+    )
+    assert derived.state is BatchState.COMPLETED_WITH_FAILURES
+    assert (derived.completed_essays, derived.failed_essays, derived.progress_percent) == (1, 1, 100.0)
+    cj = derived.phases[1]
+    assert cj.counts[PhaseStatus.SKIPPED] == 1 and cj.status is PhaseStatus.COMPLETED
 
 
 @pytest.mark.parametrize(
-    ("outcomes", "state", "completed", "failed"),
+    ("outcomes", "state", "counts"),
     [
-        ({"e1": ("completed", "completed"), "e2": ("completed", "completed")}, BatchState.COMPLETED_SUCCESSFULLY, 2, 0),
-        ({"e1": ("completed", "completed"), "e2": ("failed", "completed")}, BatchState.COMPLETED_WITH_FAILURES, 1, 1),
-        ({"e1": ("failed", "failed"), "e2": ("completed", "failed")}, BatchState.FAILED_CRITICALLY, 0, 2),
-        ({"e1": ("completed", "completed"), "e2": ("completed", None)}, BatchState.PROCESSING_PIPELINES, 1, 0),
+        (
+            {"e1": ("completed", "completed"), "e2": ("completed", "completed")},
+            BatchState.COMPLETED_SUCCESSFULLY,
+            (2, 0, 0),
+        ),
+        ({"e1": ("completed", "completed"), "e2": ("failed", None)}, BatchState.COMPLETED_WITH_FAILURES, (1, 1, 0)),
+        ({"e1": ("failed", None), "e2": ("completed", "failed")}, BatchState.FAILED_CRITICALLY, (0, 2, 0)),
+        ({"e1": ("completed", "cancelled"), "e2": ("completed", "cancelled")}, BatchState.CANCELLED, (0, 0, 2)),
+        (
+            {"e1": ("completed", "completed"), "e2": ("completed", "cancelled")},
+            BatchState.COMPLETED_WITH_FAILURES,
+            (1, 0, 1),
+        ),
+        ({"e1": ("completed", "completed"), "e2": ("completed", None)}, BatchState.PROCESSING_PIPELINES, (1, 0, 0)),
     ],
 )
-def test_complete_only_when_every_requested_phase_is_done(outcomes, state, completed, failed):
-    essays = {e: {p: rec(s) for p, s in zip(PHASES, statuses, strict=True) if s} for e, statuses in outcomes.items()}
-    derived = derive(BatchState.AWAITING_CONTENT_VALIDATION, PHASES, essays, "")
-    assert (derived.state, derived.completed_essays, derived.failed_essays) == (state, completed, failed)
+def test_complete_only_when_every_requested_phase_is_settled(outcomes, state, counts):
+    essays = {e: {p: s for p, s in zip(PHASES, statuses, strict=True) if s} for e, statuses in outcomes.items()}
+    derived = derive(facts(essays))
+    assert (derived.state, (derived.completed_essays, derived.failed_essays, derived.cancelled_essays)) == (
+        state,
+        counts,
+    )
 
 
-def test_terminal_batch_states_are_final():
-    essays = {"e1": {"spellcheck": rec("started")}}
-    assert derive(BatchState.CANCELLED, PHASES, essays, "").state is BatchState.CANCELLED
+def test_a_cancelled_batch_shows_its_open_essays_cancelled():
+    derived = derive(
+        facts({"e1": {"spellcheck": "completed", "cj_assessment": "completed"}, "e2": {}}, cancelled_at=9.0)
+    )
+    assert derived.state is BatchState.CANCELLED and derived.completed_at == 9.0
+    assert (derived.completed_essays, derived.cancelled_essays, derived.pending_essays) == (1, 1, 0)
+    assert derived.phases[0].counts[PhaseStatus.CANCELLED] == 1 and derived.phases[0].open == 0
 
 
-def test_outcomes_never_move_backwards():
-    done = apply_outcome(None, PhaseStatus.COMPLETED, 10.0)
-    assert done.start_time == 10.0 and done.end_time == 10.0
-    assert apply_outcome(done, PhaseStatus.STARTED, 5.0) is None, "a late 'started' does not reopen a phase"
-    assert apply_outcome(done, PhaseStatus.FAILED, 9.0) is None, "an older terminal outcome loses"
-    assert apply_outcome(done, PhaseStatus.FAILED, 11.0).status is PhaseStatus.FAILED
-    started = apply_outcome(None, PhaseStatus.STARTED, 3.0)
-    finished = apply_outcome(started, PhaseStatus.COMPLETED, 8.0)
-    assert (finished.start_time, finished.end_time) == (3.0, 8.0)
-    assert apply_outcome(started, PhaseStatus.STARTED, 4.0) is None
+def test_pipeline_completion_settles_open_phases_as_failed():
+    derived = derive(
+        facts(
+            {"e1": {"spellcheck": "completed", "cj_assessment": "completed"}, "e2": {"spellcheck": "started"}},
+            pipeline_completed_at=7.0,
+        )
+    )
+    assert derived.state is BatchState.COMPLETED_WITH_FAILURES and derived.failed_essays == 1
+    assert derived.phases[0].counts[PhaseStatus.FAILED] == 1 and derived.completed_at == 7.0
 
 
 def test_every_state_has_one_client_status():

@@ -46,6 +46,16 @@ class PhaseStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PHASE_STATUS_COMPLETED: _ClassVar[PhaseStatus]
     PHASE_STATUS_FAILED: _ClassVar[PhaseStatus]
     PHASE_STATUS_CANCELLED: _ClassVar[PhaseStatus]
+    PHASE_STATUS_SKIPPED: _ClassVar[PhaseStatus]
+
+class EssayState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ESSAY_STATE_UNSPECIFIED: _ClassVar[EssayState]
+    ESSAY_STATE_PENDING: _ClassVar[EssayState]
+    ESSAY_STATE_PROCESSING: _ClassVar[EssayState]
+    ESSAY_STATE_COMPLETED: _ClassVar[EssayState]
+    ESSAY_STATE_FAILED: _ClassVar[EssayState]
+    ESSAY_STATE_CANCELLED: _ClassVar[EssayState]
 BATCH_STATE_UNSPECIFIED: BatchState
 BATCH_STATE_AWAITING_CONTENT_VALIDATION: BatchState
 BATCH_STATE_CONTENT_INGESTION_FAILED: BatchState
@@ -73,20 +83,29 @@ PHASE_STATUS_STARTED: PhaseStatus
 PHASE_STATUS_COMPLETED: PhaseStatus
 PHASE_STATUS_FAILED: PhaseStatus
 PHASE_STATUS_CANCELLED: PhaseStatus
+PHASE_STATUS_SKIPPED: PhaseStatus
+ESSAY_STATE_UNSPECIFIED: EssayState
+ESSAY_STATE_PENDING: EssayState
+ESSAY_STATE_PROCESSING: EssayState
+ESSAY_STATE_COMPLETED: EssayState
+ESSAY_STATE_FAILED: EssayState
+ESSAY_STATE_CANCELLED: EssayState
 
 class EssayPhase(_message.Message):
-    __slots__ = ("phase", "status", "start_time", "end_time", "error")
+    __slots__ = ("phase", "status", "start_time", "end_time", "error", "reason")
     PHASE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     phase: str
     status: PhaseStatus
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     error: _status_pb2.Status
-    def __init__(self, phase: _Optional[str] = ..., status: _Optional[_Union[PhaseStatus, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
+    reason: str
+    def __init__(self, phase: _Optional[str] = ..., status: _Optional[_Union[PhaseStatus, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class EssayAssessment(_message.Message):
     __slots__ = ("rank", "student_rank", "score", "standard_error", "grade", "grade_confidence", "confidence_label", "comparison_count", "is_anchor")
@@ -111,21 +130,25 @@ class EssayAssessment(_message.Message):
     def __init__(self, rank: _Optional[int] = ..., student_rank: _Optional[int] = ..., score: _Optional[float] = ..., standard_error: _Optional[float] = ..., grade: _Optional[str] = ..., grade_confidence: _Optional[float] = ..., confidence_label: _Optional[str] = ..., comparison_count: _Optional[int] = ..., is_anchor: _Optional[bool] = ...) -> None: ...
 
 class EssayStatus(_message.Message):
-    __slots__ = ("essay_id", "filename", "phases", "assessment", "update_time")
+    __slots__ = ("essay_id", "filename", "phases", "assessment", "update_time", "state", "current_phase")
     ESSAY_ID_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     PHASES_FIELD_NUMBER: _ClassVar[int]
     ASSESSMENT_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PHASE_FIELD_NUMBER: _ClassVar[int]
     essay_id: str
     filename: str
     phases: _containers.RepeatedCompositeFieldContainer[EssayPhase]
     assessment: EssayAssessment
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, essay_id: _Optional[str] = ..., filename: _Optional[str] = ..., phases: _Optional[_Iterable[_Union[EssayPhase, _Mapping]]] = ..., assessment: _Optional[_Union[EssayAssessment, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    state: EssayState
+    current_phase: str
+    def __init__(self, essay_id: _Optional[str] = ..., filename: _Optional[str] = ..., phases: _Optional[_Iterable[_Union[EssayPhase, _Mapping]]] = ..., assessment: _Optional[_Union[EssayAssessment, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[EssayState, str]] = ..., current_phase: _Optional[str] = ...) -> None: ...
 
 class PhaseSummary(_message.Message):
-    __slots__ = ("phase", "status", "completed_count", "failed_count", "pending_count", "start_time", "end_time")
+    __slots__ = ("phase", "status", "completed_count", "failed_count", "pending_count", "start_time", "end_time", "started_count", "cancelled_count", "skipped_count")
     PHASE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +156,9 @@ class PhaseSummary(_message.Message):
     PENDING_COUNT_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    STARTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_COUNT_FIELD_NUMBER: _ClassVar[int]
     phase: str
     status: PhaseStatus
     completed_count: int
@@ -140,10 +166,29 @@ class PhaseSummary(_message.Message):
     pending_count: int
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    def __init__(self, phase: _Optional[str] = ..., status: _Optional[_Union[PhaseStatus, str]] = ..., completed_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., pending_count: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    started_count: int
+    cancelled_count: int
+    skipped_count: int
+    def __init__(self, phase: _Optional[str] = ..., status: _Optional[_Union[PhaseStatus, str]] = ..., completed_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., pending_count: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_count: _Optional[int] = ..., cancelled_count: _Optional[int] = ..., skipped_count: _Optional[int] = ...) -> None: ...
+
+class CjSummary(_message.Message):
+    __slots__ = ("assessment", "reliability", "grade_scale_id", "model", "assessed_essay_count", "assess_time")
+    ASSESSMENT_FIELD_NUMBER: _ClassVar[int]
+    RELIABILITY_FIELD_NUMBER: _ClassVar[int]
+    GRADE_SCALE_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ASSESSED_ESSAY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ASSESS_TIME_FIELD_NUMBER: _ClassVar[int]
+    assessment: str
+    reliability: float
+    grade_scale_id: str
+    model: str
+    assessed_essay_count: int
+    assess_time: _timestamp_pb2.Timestamp
+    def __init__(self, assessment: _Optional[str] = ..., reliability: _Optional[float] = ..., grade_scale_id: _Optional[str] = ..., model: _Optional[str] = ..., assessed_essay_count: _Optional[int] = ..., assess_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class BatchStatus(_message.Message):
-    __slots__ = ("batch_id", "owner", "assignment_id", "state", "client_status", "requested_phases", "current_phase", "essay_count", "completed_essay_count", "failed_essay_count", "progress_percent", "phases", "essays", "create_time", "update_time", "processing_start_time", "processing_end_time", "failed_essays", "completed_at", "processing_phase", "course_code", "cj_reliability", "cj_assessment")
+    __slots__ = ("batch_id", "owner", "assignment_id", "state", "client_status", "requested_phases", "current_phase", "essay_count", "completed_essay_count", "failed_essay_count", "progress_percent", "phases", "essays", "create_time", "update_time", "processing_start_time", "processing_end_time", "failed_essays", "completed_at", "processing_phase", "course_code", "cj_reliability", "cj_assessment", "class_id", "org_id", "cancelled_essay_count", "pending_essay_count", "cj_summary", "ready_time", "cancel_time", "cancel_reason", "pipeline_complete_time")
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     ASSIGNMENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +212,15 @@ class BatchStatus(_message.Message):
     COURSE_CODE_FIELD_NUMBER: _ClassVar[int]
     CJ_RELIABILITY_FIELD_NUMBER: _ClassVar[int]
     CJ_ASSESSMENT_FIELD_NUMBER: _ClassVar[int]
+    CLASS_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_ESSAY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PENDING_ESSAY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CJ_SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    READY_TIME_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_TIME_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REASON_FIELD_NUMBER: _ClassVar[int]
+    PIPELINE_COMPLETE_TIME_FIELD_NUMBER: _ClassVar[int]
     batch_id: str
     owner: str
     assignment_id: str
@@ -190,4 +244,13 @@ class BatchStatus(_message.Message):
     course_code: str
     cj_reliability: float
     cj_assessment: str
-    def __init__(self, batch_id: _Optional[str] = ..., owner: _Optional[str] = ..., assignment_id: _Optional[str] = ..., state: _Optional[_Union[BatchState, str]] = ..., client_status: _Optional[_Union[ClientStatus, str]] = ..., requested_phases: _Optional[_Iterable[str]] = ..., current_phase: _Optional[str] = ..., essay_count: _Optional[int] = ..., completed_essay_count: _Optional[int] = ..., failed_essay_count: _Optional[int] = ..., progress_percent: _Optional[float] = ..., phases: _Optional[_Iterable[_Union[PhaseSummary, _Mapping]]] = ..., essays: _Optional[_Iterable[_Union[EssayStatus, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., processing_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., processing_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failed_essays: _Optional[int] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., processing_phase: _Optional[str] = ..., course_code: _Optional[str] = ..., cj_reliability: _Optional[float] = ..., cj_assessment: _Optional[str] = ...) -> None: ...
+    class_id: str
+    org_id: str
+    cancelled_essay_count: int
+    pending_essay_count: int
+    cj_summary: CjSummary
+    ready_time: _timestamp_pb2.Timestamp
+    cancel_time: _timestamp_pb2.Timestamp
+    cancel_reason: str
+    pipeline_complete_time: _timestamp_pb2.Timestamp
+    def __init__(self, batch_id: _Optional[str] = ..., owner: _Optional[str] = ..., assignment_id: _Optional[str] = ..., state: _Optional[_Union[BatchState, str]] = ..., client_status: _Optional[_Union[ClientStatus, str]] = ..., requested_phases: _Optional[_Iterable[str]] = ..., current_phase: _Optional[str] = ..., essay_count: _Optional[int] = ..., completed_essay_count: _Optional[int] = ..., failed_essay_count: _Optional[int] = ..., progress_percent: _Optional[float] = ..., phases: _Optional[_Iterable[_Union[PhaseSummary, _Mapping]]] = ..., essays: _Optional[_Iterable[_Union[EssayStatus, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., processing_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., processing_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failed_essays: _Optional[int] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., processing_phase: _Optional[str] = ..., course_code: _Optional[str] = ..., cj_reliability: _Optional[float] = ..., cj_assessment: _Optional[str] = ..., class_id: _Optional[str] = ..., org_id: _Optional[str] = ..., cancelled_essay_count: _Optional[int] = ..., pending_essay_count: _Optional[int] = ..., cj_summary: _Optional[_Union[CjSummary, _Mapping]] = ..., ready_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_reason: _Optional[str] = ..., pipeline_complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

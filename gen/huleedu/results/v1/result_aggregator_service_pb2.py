@@ -28,7 +28,7 @@ from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 from huleedu.results.v1 import batch_pb2 as huleedu_dot_results_dot_v1_dot_batch__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n2huleedu/results/v1/result_aggregator_service.proto\x12\x12huleedu.results.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1ehuleedu/results/v1/batch.proto\";\n\x0fRegisteredEssay\x12\x16\n\x08\x65ssay_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"\x92\x02\n\x14RegisterBatchRequest\x12\x16\n\x08\x65vent_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x62\x61tch_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05owner\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x39\n\x06\x65ssays\x18\x04 \x03(\x0b\x32#.huleedu.results.v1.RegisteredEssayB\x04\xe2\x41\x01\x02\x12\x1e\n\x10requested_phases\x18\x05 \x03(\tB\x04\xe2\x41\x01\x02\x12\x15\n\rassignment_id\x18\x06 \x01(\t\x12\x13\n\x0b\x63ourse_code\x18\x07 \x01(\t\x12.\n\nevent_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Z\n\x15RegisterBatchResponse\x12.\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1f.huleedu.results.v1.BatchStatus\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"\x82\x02\n\x19RecordPhaseOutcomeRequest\x12\x16\n\x08\x65vent_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x62\x61tch_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08\x65ssay_id\x18\x03 \x01(\t\x12\x13\n\x05phase\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x06status\x18\x05 \x01(\x0e\x32\x1f.huleedu.results.v1.PhaseStatusB\x04\xe2\x41\x01\x02\x12\x34\n\nevent_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12!\n\x05\x65rror\x18\x07 \x01(\x0b\x32\x12.google.rpc.Status\"/\n\x1aRecordPhaseOutcomeResponse\x12\x11\n\tduplicate\x18\x01 \x01(\x08\"f\n\rAssessedEssay\x12\x16\n\x08\x65ssay_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12=\n\nassessment\x18\x02 \x01(\x0b\x32#.huleedu.results.v1.EssayAssessmentB\x04\xe2\x41\x01\x02\"\x88\x02\n\x1dRecordAssessmentResultRequest\x12\x16\n\x08\x65vent_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x62\x61tch_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nassessment\x18\x03 \x01(\t\x12\x31\n\x06\x65ssays\x18\x04 \x03(\x0b\x32!.huleedu.results.v1.AssessedEssay\x12\x13\n\x0breliability\x18\x05 \x01(\x01\x12\x16\n\x0egrade_scale_id\x18\x06 \x01(\t\x12\x34\n\nevent_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\r\n\x05model\x18\x08 \x01(\t\"3\n\x1eRecordAssessmentResultResponse\x12\x11\n\tduplicate\x18\x01 \x01(\x08\"/\n\x15GetBatchStatusRequest\x12\x16\n\x08\x62\x61tch_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x16GetBatchStatusResponse\x12.\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1f.huleedu.results.v1.BatchStatus\"\x96\x01\n\x12ListBatchesRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x32\n\x08statuses\x18\x04 \x03(\x0e\x32 .huleedu.results.v1.ClientStatus\x12\x16\n\x0einclude_essays\x18\x05 \x01(\x08\"t\n\x13ListBatchesResponse\x12\x30\n\x07\x62\x61tches\x18\x01 \x03(\x0b\x32\x1f.huleedu.results.v1.BatchStatus\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"1\n\x17WatchBatchStatusRequest\x12\x16\n\x08\x62\x61tch_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"J\n\x18WatchBatchStatusResponse\x12.\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1f.huleedu.results.v1.BatchStatus2\xaf\x05\n\x17ResultAggregatorService\x12\x64\n\rRegisterBatch\x12(.huleedu.results.v1.RegisterBatchRequest\x1a).huleedu.results.v1.RegisterBatchResponse\x12s\n\x12RecordPhaseOutcome\x12-.huleedu.results.v1.RecordPhaseOutcomeRequest\x1a..huleedu.results.v1.RecordPhaseOutcomeResponse\x12\x7f\n\x16RecordAssessmentResult\x12\x31.huleedu.results.v1.RecordAssessmentResultRequest\x1a\x32.huleedu.results.v1.RecordAssessmentResultResponse\x12g\n\x0eGetBatchStatus\x12).huleedu.results.v1.GetBatchStatusRequest\x1a*.huleedu.results.v1.GetBatchStatusResponse\x12^\n\x0bListBatches\x12&.huleedu.results.v1.ListBatchesRequest\x1a\'.huleedu.results.v1.ListBatchesResponse\x12o\n\x10WatchBatchStatus\x12+.huleedu.results.v1.WatchBatchStatusRequest\x1a,.huleedu.results.v1.WatchBatchStatusResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n2huleedu/results/v1/result_aggregator_service.proto\x12\x12huleedu.results.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1ehuleedu/results/v1/batch.proto\";\n\x0fRegisteredEssay\x12\x16\n\x08\x65ssay_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"\xb4\x02\n\x14RegisterBatchRequest\x12\x16\n\x08\x65vent_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x62\x61tch_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05owner\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x39\n\x06\x65ssays\x18\x04 \x03(\x0b\x32#.huleedu.results.v1.RegisteredEssayB\x04\xe2\x41\x01\x02\x12\x1e\n\x10requested_phases\x18\x05 \x03(\tB\x04\xe2\x41\x01\x02\x12\x15\n\rassignment_id\x18\x06 \x01(\t\x12\x13\n\x0b\x63ourse_code\x18\x07 \x01(\t\x12.\n\nevent_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63lass_id\x18\t \x01(\t\x12\x0e\n\x06org_id\x18\n \x01(\t\"Z\n\x15RegisterBatchResponse\x12.\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1f.huleedu.results.v1.BatchStatus\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"\x82\x02\n\x19RecordPhaseOutcomeRequest\x12\x16\n\x08\x65vent_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x62\x61tch_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08\x65ssay_id\x18\x03 \x01(\t\x12\x13\n\x05phase\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x06status\x18\x05 \x01(\x0e\x32\x1f.huleedu.results.v1.PhaseStatusB\x04\xe2\x41\x01\x02\x12\x34\n\nevent_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12!\n\x05\x65rror\x18\x07 \x01(\x0b\x32\x12.google.rpc.Status\"/\n\x1aRecordPhaseOutcomeResponse\x12\x11\n\tduplicate\x18\x01 \x01(\x08\"f\n\rAssessedEssay\x12\x16\n\x08\x65ssay_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12=\n\nassessment\x18\x02 \x01(\x0b\x32#.huleedu.results.v1.EssayAssessmentB\x04\xe2\x41\x01\x02\"\x88\x02\n\x1dRecordAssessmentResultRequest\x12\x16\n\x08\x65vent_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x62\x61tch_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nassessment\x18\x03 \x01(\t\x12\x31\n\x06\x65ssays\x18\x04 \x03(\x0b\x32!.huleedu.results.v1.AssessedEssay\x12\x13\n\x0breliability\x18\x05 \x01(\x01\x12\x16\n\x0egrade_scale_id\x18\x06 \x01(\t\x12\x34\n\nevent_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\r\n\x05model\x18\x08 \x01(\t\"3\n\x1eRecordAssessmentResultResponse\x12\x11\n\tduplicate\x18\x01 \x01(\x08\"/\n\x15GetBatchStatusRequest\x12\x16\n\x08\x62\x61tch_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x16GetBatchStatusResponse\x12.\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1f.huleedu.results.v1.BatchStatus\"\xb8\x01\n\x12ListBatchesRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x32\n\x08statuses\x18\x04 \x03(\x0e\x32 .huleedu.results.v1.ClientStatus\x12\x16\n\x0einclude_essays\x18\x05 \x01(\x08\x12\x10\n\x08\x63lass_id\x18\x06 \x01(\t\x12\x0e\n\x06org_id\x18\x07 \x01(\t\"t\n\x13ListBatchesResponse\x12\x30\n\x07\x62\x61tches\x18\x01 \x03(\x0b\x32\x1f.huleedu.results.v1.BatchStatus\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"1\n\x17WatchBatchStatusRequest\x12\x16\n\x08\x62\x61tch_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"J\n\x18WatchBatchStatusResponse\x12.\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1f.huleedu.results.v1.BatchStatus\"\x84\x01\n\x12\x43\x61ncelBatchRequest\x12\x16\n\x08\x65vent_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x62\x61tch_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12.\n\nevent_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"X\n\x13\x43\x61ncelBatchResponse\x12.\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1f.huleedu.results.v1.BatchStatus\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"w\n\x15MarkBatchReadyRequest\x12\x16\n\x08\x65vent_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x62\x61tch_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12.\n\nevent_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x16MarkBatchReadyResponse\x12.\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1f.huleedu.results.v1.BatchStatus\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"\x81\x01\n\x1fRecordPipelineCompletionRequest\x12\x16\n\x08\x65vent_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x62\x61tch_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12.\n\nevent_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"e\n RecordPipelineCompletionResponse\x12.\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1f.huleedu.results.v1.BatchStatus\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"4\n\x13WatchBatchesRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"V\n\x14WatchBatchesResponse\x12.\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1f.huleedu.results.v1.BatchStatus\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t2\xe5\x08\n\x17ResultAggregatorService\x12\x64\n\rRegisterBatch\x12(.huleedu.results.v1.RegisterBatchRequest\x1a).huleedu.results.v1.RegisterBatchResponse\x12s\n\x12RecordPhaseOutcome\x12-.huleedu.results.v1.RecordPhaseOutcomeRequest\x1a..huleedu.results.v1.RecordPhaseOutcomeResponse\x12\x7f\n\x16RecordAssessmentResult\x12\x31.huleedu.results.v1.RecordAssessmentResultRequest\x1a\x32.huleedu.results.v1.RecordAssessmentResultResponse\x12g\n\x0eGetBatchStatus\x12).huleedu.results.v1.GetBatchStatusRequest\x1a*.huleedu.results.v1.GetBatchStatusResponse\x12^\n\x0bListBatches\x12&.huleedu.results.v1.ListBatchesRequest\x1a\'.huleedu.results.v1.ListBatchesResponse\x12o\n\x10WatchBatchStatus\x12+.huleedu.results.v1.WatchBatchStatusRequest\x1a,.huleedu.results.v1.WatchBatchStatusResponse0\x01\x12^\n\x0b\x43\x61ncelBatch\x12&.huleedu.results.v1.CancelBatchRequest\x1a\'.huleedu.results.v1.CancelBatchResponse\x12g\n\x0eMarkBatchReady\x12).huleedu.results.v1.MarkBatchReadyRequest\x1a*.huleedu.results.v1.MarkBatchReadyResponse\x12\x85\x01\n\x18RecordPipelineCompletion\x12\x33.huleedu.results.v1.RecordPipelineCompletionRequest\x1a\x34.huleedu.results.v1.RecordPipelineCompletionResponse\x12\x63\n\x0cWatchBatches\x12\'.huleedu.results.v1.WatchBatchesRequest\x1a(.huleedu.results.v1.WatchBatchesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -71,34 +71,62 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETBATCHSTATUSREQUEST'].fields_by_name['batch_id']._serialized_options = b'\342A\001\002'
   _globals['_WATCHBATCHSTATUSREQUEST'].fields_by_name['batch_id']._loaded_options = None
   _globals['_WATCHBATCHSTATUSREQUEST'].fields_by_name['batch_id']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELBATCHREQUEST'].fields_by_name['event_id']._loaded_options = None
+  _globals['_CANCELBATCHREQUEST'].fields_by_name['event_id']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELBATCHREQUEST'].fields_by_name['batch_id']._loaded_options = None
+  _globals['_CANCELBATCHREQUEST'].fields_by_name['batch_id']._serialized_options = b'\342A\001\002'
+  _globals['_MARKBATCHREADYREQUEST'].fields_by_name['event_id']._loaded_options = None
+  _globals['_MARKBATCHREADYREQUEST'].fields_by_name['event_id']._serialized_options = b'\342A\001\002'
+  _globals['_MARKBATCHREADYREQUEST'].fields_by_name['batch_id']._loaded_options = None
+  _globals['_MARKBATCHREADYREQUEST'].fields_by_name['batch_id']._serialized_options = b'\342A\001\002'
+  _globals['_RECORDPIPELINECOMPLETIONREQUEST'].fields_by_name['event_id']._loaded_options = None
+  _globals['_RECORDPIPELINECOMPLETIONREQUEST'].fields_by_name['event_id']._serialized_options = b'\342A\001\002'
+  _globals['_RECORDPIPELINECOMPLETIONREQUEST'].fields_by_name['batch_id']._loaded_options = None
+  _globals['_RECORDPIPELINECOMPLETIONREQUEST'].fields_by_name['batch_id']._serialized_options = b'\342A\001\002'
   _globals['_REGISTEREDESSAY']._serialized_start=197
   _globals['_REGISTEREDESSAY']._serialized_end=256
   _globals['_REGISTERBATCHREQUEST']._serialized_start=259
-  _globals['_REGISTERBATCHREQUEST']._serialized_end=533
-  _globals['_REGISTERBATCHRESPONSE']._serialized_start=535
-  _globals['_REGISTERBATCHRESPONSE']._serialized_end=625
-  _globals['_RECORDPHASEOUTCOMEREQUEST']._serialized_start=628
-  _globals['_RECORDPHASEOUTCOMEREQUEST']._serialized_end=886
-  _globals['_RECORDPHASEOUTCOMERESPONSE']._serialized_start=888
-  _globals['_RECORDPHASEOUTCOMERESPONSE']._serialized_end=935
-  _globals['_ASSESSEDESSAY']._serialized_start=937
-  _globals['_ASSESSEDESSAY']._serialized_end=1039
-  _globals['_RECORDASSESSMENTRESULTREQUEST']._serialized_start=1042
-  _globals['_RECORDASSESSMENTRESULTREQUEST']._serialized_end=1306
-  _globals['_RECORDASSESSMENTRESULTRESPONSE']._serialized_start=1308
-  _globals['_RECORDASSESSMENTRESULTRESPONSE']._serialized_end=1359
-  _globals['_GETBATCHSTATUSREQUEST']._serialized_start=1361
-  _globals['_GETBATCHSTATUSREQUEST']._serialized_end=1408
-  _globals['_GETBATCHSTATUSRESPONSE']._serialized_start=1410
-  _globals['_GETBATCHSTATUSRESPONSE']._serialized_end=1482
-  _globals['_LISTBATCHESREQUEST']._serialized_start=1485
-  _globals['_LISTBATCHESREQUEST']._serialized_end=1635
-  _globals['_LISTBATCHESRESPONSE']._serialized_start=1637
-  _globals['_LISTBATCHESRESPONSE']._serialized_end=1753
-  _globals['_WATCHBATCHSTATUSREQUEST']._serialized_start=1755
-  _globals['_WATCHBATCHSTATUSREQUEST']._serialized_end=1804
-  _globals['_WATCHBATCHSTATUSRESPONSE']._serialized_start=1806
-  _globals['_WATCHBATCHSTATUSRESPONSE']._serialized_end=1880
-  _globals['_RESULTAGGREGATORSERVICE']._serialized_start=1883
-  _globals['_RESULTAGGREGATORSERVICE']._serialized_end=2570
+  _globals['_REGISTERBATCHREQUEST']._serialized_end=567
+  _globals['_REGISTERBATCHRESPONSE']._serialized_start=569
+  _globals['_REGISTERBATCHRESPONSE']._serialized_end=659
+  _globals['_RECORDPHASEOUTCOMEREQUEST']._serialized_start=662
+  _globals['_RECORDPHASEOUTCOMEREQUEST']._serialized_end=920
+  _globals['_RECORDPHASEOUTCOMERESPONSE']._serialized_start=922
+  _globals['_RECORDPHASEOUTCOMERESPONSE']._serialized_end=969
+  _globals['_ASSESSEDESSAY']._serialized_start=971
+  _globals['_ASSESSEDESSAY']._serialized_end=1073
+  _globals['_RECORDASSESSMENTRESULTREQUEST']._serialized_start=1076
+  _globals['_RECORDASSESSMENTRESULTREQUEST']._serialized_end=1340
+  _globals['_RECORDASSESSMENTRESULTRESPONSE']._serialized_start=1342
+  _globals['_RECORDASSESSMENTRESULTRESPONSE']._serialized_end=1393
+  _globals['_GETBATCHSTATUSREQUEST']._serialized_start=1395
+  _globals['_GETBATCHSTATUSREQUEST']._serialized_end=1442
+  _globals['_GETBATCHSTATUSRESPONSE']._serialized_start=1444
+  _globals['_GETBATCHSTATUSRESPONSE']._serialized_end=1516
+  _globals['_LISTBATCHESREQUEST']._serialized_start=1519
+  _globals['_LISTBATCHESREQUEST']._serialized_end=1703
+  _globals['_LISTBATCHESRESPONSE']._serialized_start=1705
+  _globals['_LISTBATCHESRESPONSE']._serialized_end=1821
+  _globals['_WATCHBATCHSTATUSREQUEST']._serialized_start=1823
+  _globals['_WATCHBATCHSTATUSREQUEST']._serialized_end=1872
+  _globals['_WATCHBATCHSTATUSRESPONSE']._serialized_start=1874
+  _globals['_WATCHBATCHSTATUSRESPONSE']._serialized_end=1948
+  _globals['_CANCELBATCHREQUEST']._serialized_start=1951
+  _globals['_CANCELBATCHREQUEST']._serialized_end=2083
+  _globals['_CANCELBATCHRESPONSE']._serialized_start=2085
+  _globals['_CANCELBATCHRESPONSE']._serialized_end=2173
+  _globals['_MARKBATCHREADYREQUEST']._serialized_start=2175
+  _globals['_MARKBATCHREADYREQUEST']._serialized_end=2294
+  _globals['_MARKBATCHREADYRESPONSE']._serialized_start=2296
+  _globals['_MARKBATCHREADYRESPONSE']._serialized_end=2387
+  _globals['_RECORDPIPELINECOMPLETIONREQUEST']._serialized_start=2390
+  _globals['_RECORDPIPELINECOMPLETIONREQUEST']._serialized_end=2519
+  _globals['_RECORDPIPELINECOMPLETIONRESPONSE']._serialized_start=2521
+  _globals['_RECORDPIPELINECOMPLETIONRESPONSE']._serialized_end=2622
+  _globals['_WATCHBATCHESREQUEST']._serialized_start=2624
+  _globals['_WATCHBATCHESREQUEST']._serialized_end=2676
+  _globals['_WATCHBATCHESRESPONSE']._serialized_start=2678
+  _globals['_WATCHBATCHESRESPONSE']._serialized_end=2764
+  _globals['_RESULTAGGREGATORSERVICE']._serialized_start=2767
+  _globals['_RESULTAGGREGATORSERVICE']._serialized_end=3892
 # @@protoc_insertion_point(module_scope)

@@ -21,7 +21,7 @@ class RegisteredEssay(_message.Message):
     def __init__(self, essay_id: _Optional[str] = ..., filename: _Optional[str] = ...) -> None: ...
 
 class RegisterBatchRequest(_message.Message):
-    __slots__ = ("event_id", "batch_id", "owner", "essays", "requested_phases", "assignment_id", "course_code", "event_time")
+    __slots__ = ("event_id", "batch_id", "owner", "essays", "requested_phases", "assignment_id", "course_code", "event_time", "class_id", "org_id")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,8 @@ class RegisterBatchRequest(_message.Message):
     ASSIGNMENT_ID_FIELD_NUMBER: _ClassVar[int]
     COURSE_CODE_FIELD_NUMBER: _ClassVar[int]
     EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    CLASS_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     batch_id: str
     owner: str
@@ -38,7 +40,9 @@ class RegisterBatchRequest(_message.Message):
     assignment_id: str
     course_code: str
     event_time: _timestamp_pb2.Timestamp
-    def __init__(self, event_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., owner: _Optional[str] = ..., essays: _Optional[_Iterable[_Union[RegisteredEssay, _Mapping]]] = ..., requested_phases: _Optional[_Iterable[str]] = ..., assignment_id: _Optional[str] = ..., course_code: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    class_id: str
+    org_id: str
+    def __init__(self, event_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., owner: _Optional[str] = ..., essays: _Optional[_Iterable[_Union[RegisteredEssay, _Mapping]]] = ..., requested_phases: _Optional[_Iterable[str]] = ..., assignment_id: _Optional[str] = ..., course_code: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., class_id: _Optional[str] = ..., org_id: _Optional[str] = ...) -> None: ...
 
 class RegisterBatchResponse(_message.Message):
     __slots__ = ("batch", "duplicate")
@@ -119,18 +123,22 @@ class GetBatchStatusResponse(_message.Message):
     def __init__(self, batch: _Optional[_Union[_batch_pb2.BatchStatus, _Mapping]] = ...) -> None: ...
 
 class ListBatchesRequest(_message.Message):
-    __slots__ = ("owner", "page_size", "page_token", "statuses", "include_essays")
+    __slots__ = ("owner", "page_size", "page_token", "statuses", "include_essays", "class_id", "org_id")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_ESSAYS_FIELD_NUMBER: _ClassVar[int]
+    CLASS_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
     owner: str
     page_size: int
     page_token: str
     statuses: _containers.RepeatedScalarFieldContainer[_batch_pb2.ClientStatus]
     include_essays: bool
-    def __init__(self, owner: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[_batch_pb2.ClientStatus, str]]] = ..., include_essays: _Optional[bool] = ...) -> None: ...
+    class_id: str
+    org_id: str
+    def __init__(self, owner: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[_batch_pb2.ClientStatus, str]]] = ..., include_essays: _Optional[bool] = ..., class_id: _Optional[str] = ..., org_id: _Optional[str] = ...) -> None: ...
 
 class ListBatchesResponse(_message.Message):
     __slots__ = ("batches", "next_page_token", "total_size")
@@ -153,3 +161,75 @@ class WatchBatchStatusResponse(_message.Message):
     BATCH_FIELD_NUMBER: _ClassVar[int]
     batch: _batch_pb2.BatchStatus
     def __init__(self, batch: _Optional[_Union[_batch_pb2.BatchStatus, _Mapping]] = ...) -> None: ...
+
+class CancelBatchRequest(_message.Message):
+    __slots__ = ("event_id", "batch_id", "reason", "event_time")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    batch_id: str
+    reason: str
+    event_time: _timestamp_pb2.Timestamp
+    def __init__(self, event_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., reason: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CancelBatchResponse(_message.Message):
+    __slots__ = ("batch", "duplicate")
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    batch: _batch_pb2.BatchStatus
+    duplicate: bool
+    def __init__(self, batch: _Optional[_Union[_batch_pb2.BatchStatus, _Mapping]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+
+class MarkBatchReadyRequest(_message.Message):
+    __slots__ = ("event_id", "batch_id", "event_time")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    batch_id: str
+    event_time: _timestamp_pb2.Timestamp
+    def __init__(self, event_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class MarkBatchReadyResponse(_message.Message):
+    __slots__ = ("batch", "duplicate")
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    batch: _batch_pb2.BatchStatus
+    duplicate: bool
+    def __init__(self, batch: _Optional[_Union[_batch_pb2.BatchStatus, _Mapping]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+
+class RecordPipelineCompletionRequest(_message.Message):
+    __slots__ = ("event_id", "batch_id", "event_time")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    batch_id: str
+    event_time: _timestamp_pb2.Timestamp
+    def __init__(self, event_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RecordPipelineCompletionResponse(_message.Message):
+    __slots__ = ("batch", "duplicate")
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    batch: _batch_pb2.BatchStatus
+    duplicate: bool
+    def __init__(self, batch: _Optional[_Union[_batch_pb2.BatchStatus, _Mapping]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+
+class WatchBatchesRequest(_message.Message):
+    __slots__ = ("owner", "cursor")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    cursor: str
+    def __init__(self, owner: _Optional[str] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class WatchBatchesResponse(_message.Message):
+    __slots__ = ("batch", "cursor")
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    batch: _batch_pb2.BatchStatus
+    cursor: str
+    def __init__(self, batch: _Optional[_Union[_batch_pb2.BatchStatus, _Mapping]] = ..., cursor: _Optional[str] = ...) -> None: ...

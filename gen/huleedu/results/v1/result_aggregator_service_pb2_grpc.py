@@ -65,6 +65,26 @@ class ResultAggregatorServiceStub:
                 request_serializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.WatchBatchStatusRequest.SerializeToString,
                 response_deserializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.WatchBatchStatusResponse.FromString,
                 _registered_method=True)
+        self.CancelBatch = channel.unary_unary(
+                '/huleedu.results.v1.ResultAggregatorService/CancelBatch',
+                request_serializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.CancelBatchRequest.SerializeToString,
+                response_deserializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.CancelBatchResponse.FromString,
+                _registered_method=True)
+        self.MarkBatchReady = channel.unary_unary(
+                '/huleedu.results.v1.ResultAggregatorService/MarkBatchReady',
+                request_serializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.MarkBatchReadyRequest.SerializeToString,
+                response_deserializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.MarkBatchReadyResponse.FromString,
+                _registered_method=True)
+        self.RecordPipelineCompletion = channel.unary_unary(
+                '/huleedu.results.v1.ResultAggregatorService/RecordPipelineCompletion',
+                request_serializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.RecordPipelineCompletionRequest.SerializeToString,
+                response_deserializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.RecordPipelineCompletionResponse.FromString,
+                _registered_method=True)
+        self.WatchBatches = channel.unary_stream(
+                '/huleedu.results.v1.ResultAggregatorService/WatchBatches',
+                request_serializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.WatchBatchesRequest.SerializeToString,
+                response_deserializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.WatchBatchesResponse.FromString,
+                _registered_method=True)
 
 
 class ResultAggregatorServiceServicer:
@@ -108,6 +128,37 @@ class ResultAggregatorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelBatch(self, request, context):
+        """Batch lifecycle from the orchestrator, idempotent by event_id like the other ingest calls.
+        A cancelled batch is CANCELLED: its phases still open show cancelled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkBatchReady(self, request, context):
+        """Content is in place: the batch is ready for its pipeline (until the first outcome).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordPipelineCompletion(self, request, context):
+        """The pipeline ended: phases still open are settled as failed ("no outcome"), so the batch
+        reaches its final state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchBatches(self, request, context):
+        """One stream of changes to every batch an owner can see: each message is a batch's status
+        (without essays) and a cursor; reconnect with the last cursor to resume.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ResultAggregatorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -140,6 +191,26 @@ def add_ResultAggregatorServiceServicer_to_server(servicer, server):
                     servicer.WatchBatchStatus,
                     request_deserializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.WatchBatchStatusRequest.FromString,
                     response_serializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.WatchBatchStatusResponse.SerializeToString,
+            ),
+            'CancelBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelBatch,
+                    request_deserializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.CancelBatchRequest.FromString,
+                    response_serializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.CancelBatchResponse.SerializeToString,
+            ),
+            'MarkBatchReady': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkBatchReady,
+                    request_deserializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.MarkBatchReadyRequest.FromString,
+                    response_serializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.MarkBatchReadyResponse.SerializeToString,
+            ),
+            'RecordPipelineCompletion': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPipelineCompletion,
+                    request_deserializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.RecordPipelineCompletionRequest.FromString,
+                    response_serializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.RecordPipelineCompletionResponse.SerializeToString,
+            ),
+            'WatchBatches': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchBatches,
+                    request_deserializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.WatchBatchesRequest.FromString,
+                    response_serializer=huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.WatchBatchesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -305,6 +376,114 @@ class ResultAggregatorService:
             '/huleedu.results.v1.ResultAggregatorService/WatchBatchStatus',
             huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.WatchBatchStatusRequest.SerializeToString,
             huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.WatchBatchStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/huleedu.results.v1.ResultAggregatorService/CancelBatch',
+            huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.CancelBatchRequest.SerializeToString,
+            huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.CancelBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkBatchReady(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/huleedu.results.v1.ResultAggregatorService/MarkBatchReady',
+            huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.MarkBatchReadyRequest.SerializeToString,
+            huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.MarkBatchReadyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPipelineCompletion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/huleedu.results.v1.ResultAggregatorService/RecordPipelineCompletion',
+            huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.RecordPipelineCompletionRequest.SerializeToString,
+            huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.RecordPipelineCompletionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchBatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/huleedu.results.v1.ResultAggregatorService/WatchBatches',
+            huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.WatchBatchesRequest.SerializeToString,
+            huleedu_dot_results_dot_v1_dot_result__aggregator__service__pb2.WatchBatchesResponse.FromString,
             options,
             channel_credentials,
             insecure,

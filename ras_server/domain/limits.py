@@ -1,0 +1,126 @@
+"""Input limits, declared once per field and checked before anything is stored.
+
+Each check returns field violations (never raises), so one bad request reports every bad
+field; each check costs time linear in its input. Messages quote at most `PREVIEW`
+characters of what was sent, so an error never grows with the input.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from service_core.errors import FieldViolation
+
+PREVIEW = 40
+# Report at most this many violations of one list, so a huge bad list gives a small error.
+MAX_LIST_VIOLATIONS = 20
+# 0001-01-01 .. 9999-12-31, the range of google.protobuf.Timestamp.
+MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799
+
+
+def preview(value: str) -> str:
+    shown = value[:PREVIEW]
+    return repr(shown) + ("..." if len(value) > PREVIEW else "")
+
+
+@dataclass(frozen=True)
+class Text:
+    max_length: int
+    pattern: re.Pattern[str] | None = None
+    required: bool = False
+    rule: str = ""
+
+    def check(self, field: str, value: str) -> list[FieldViolation]:
+        if not value:
+            return [FieldViolation(field, f"required: {self.rule}")] if self.required else []
+        if len(value) > self.max_length:
+            return [FieldViolation(field, f"at most {self.max_length} characters (got {len(value)})")]
+        if "\x00" in value:
+            return [FieldViolation(field, "must not contain NUL characters")]
+        if self.pattern is not None and not self.pattern.fullmatch(value):
+            return [FieldViolation(field, f"{preview(value)} is not {self.rule}")]
+        return []
+
+
+ID_RULE = "1-128 characters of letters, digits and . _ : -"
+ID = Text(128, re.compile(r"[A-Za-z0-9._:-]{1,128}"), True, ID_RULE)
+OPTIONAL_ID = Text(128, re.compile(r"[A-Za-z0-9._:-]{1,128}"), False, ID_RULE)
+EVENT_ID = Text(256, re.compile(r"[A-Za-z0-9._:-]{1,256}"), True, "1-256 characters of letters, digits and . _ : -")
+PHASE = Text(64, re.compile(r"[a-z][a-z0-9_]{0,63}"), True, "a lower_snake_case phase name")
+
+LIMITS: dict[str, Text] = {
+    "event_id": EVENT_ID,
+    "batch_id": ID,
+    "owner": ID,
+    "essay_id": ID,
+    "filename": Text(512),
+    "assignment_id": Text(128),
+    "course_code": Text(64),
+    "class_id": OPTIONAL_ID,
+    "org_id": OPTIONAL_ID,
+    "phase": PHASE,
+    "assessment": Text(256),
+    "grade_scale_id": Text(128),
+    "model": Text(256),
+    "grade": Text(16),
+    "confidence_label": Text(16),
+    "reason": Text(1024),
+    "cursor": Text(32),
+    "page_token": Text(512),
+}
+MAX_ESSAYS = 20_000
+MAX_ERROR_BYTES = 4096
+MAX_ERROR_MESSAGE = 1024
+
+
+def text(field: str, value: str, limit: str | None = None) -> list[FieldViolation]:
+    return LIMITS[limit or field.rsplit(".", 1)[-1]].check(field, value)
+
+
+def count(field: str, size: int, maximum: int, minimum: int = 0) -> list[FieldViolation]:
+    if size < minimum:
+        return [FieldViolation(field, f"at least {minimum} required")]
+    if size > maximum:
+        return [FieldViolation(field, f"at most {maximum} entries (got {size})")]
+    return []
+
+
+def distinct_ids(field: str, ids: Sequence[str], key: str) -> list[FieldViolation]:
+    """Each id valid and unique: one pass with a set, so cost is linear in the list."""
+    violations: list[FieldViolation] = []
+    seen: set[str] = set()
+    for index, value in enumerate(ids):
+        found = text(f"{field}[{index}].{key}", value, key)
+        if not found and value in seen:
+            found = [FieldViolation(f"{field}[{index}].{key}", f"{preview(value)} appears more than once")]
+        seen.add(value)
+        violations += found
+        if len(violations) >= MAX_LIST_VIOLATIONS:
+            break
+    return violations
+
+
+def finite(field: str, value: float, low: float = -math.inf, high: float = math.inf) -> list[FieldViolation]:
+    if not math.isfinite(value) or not low <= value <= high:
+        return [FieldViolation(field, f"must be a finite number between {low} and {high}")]
+    return []
+
+
+def non_negative(field: str, value: int) -> list[FieldViolation]:
+    return [] if value >= 0 else [FieldViolation(field, "must not be negative")]
+
+
+def timestamp(field: str, seconds: int, nanos: int) -> list[FieldViolation]:
+    if not MIN_SECONDS <= seconds <= MAX_SECONDS or not 0 <= nanos < 1_000_000_000:
+        return [FieldViolation(field, "a timestamp between years 1 and 9999 with nanos in [0, 1e9)")]
+    return []
+
+
+def first(violations: Iterable[list[FieldViolation]]) -> list[FieldViolation]:
+    found: list[FieldViolation] = []
+    for group in violations:
+        found += group
+    return found[:MAX_LIST_VIOLATIONS]
