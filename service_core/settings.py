@@ -41,6 +41,8 @@ class ServerSettings(BaseSettings):
     # Off by default: on, a second process silently binds the same port.
     so_reuseport: bool = False
     max_concurrent_rpcs: int = Field(default=0, ge=0)
+    # Unary calls slower than this are logged at INFO although they succeeded (others at DEBUG).
+    log_slow_call_seconds: float = Field(default=1.0, ge=0)
 
     @field_validator("log_level")
     @classmethod
