@@ -191,7 +191,7 @@ class _EchoingServicer(MisbehavingServicer):
 
     async def CancelComparison(self, request, context):
         raise errors.InvalidArgument(
-            [errors.FieldViolation(f"requests[{i}].name", f"bad value {request.name}") for i in range(5000)]
+            [errors.FieldViolation(f"requests[{i}].name", f"bad value {request.name}") for i in range(200)]
         )
 
 
@@ -210,7 +210,7 @@ async def test_errors_that_echo_huge_input_still_fit_the_default_clients_metadat
     assert len(not_found.value.details()) < 1000
     assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     violations = rich_details(invalid.value)["BadRequest"].field_violations
-    assert 1 < len(violations) < 5000 and "more violations" in violations[-1].description
+    assert 1 < len(violations) < 200 and "more violations" in violations[-1].description
 
 
 class TestAuth:
