@@ -27,8 +27,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import inspect
+import itertools
 import logging
-import secrets
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -47,6 +48,15 @@ REQUEST_ID_KEY = "x-request-id"
 SERVER_FAULTS = frozenset({grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DATA_LOSS})
 QUIET_CODES = frozenset({grpc.StatusCode.OK, grpc.StatusCode.CANCELLED})
 DRAIN_RETRY_SECONDS = 0.5
+
+# Request ids need to be unique, not secret: 64 random bits per process and a counter (no
+# system call per call, unlike uuid4).
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 class Unparseable:
@@ -175,13 +185,18 @@ class CallStack:
         return grpc.stream_stream_rpc_method_handler(self._stream(method, handler.stream_stream), **serializers)
 
     def _unary(self, method: _Method, inner: Callable) -> Callable:
+        is_coroutine = inspect.iscoroutinefunction(inner)
+
         async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
             call = self._begin(method, context)
             try:
                 request = self._admit(method, request, context)
-                response = inner(request, context)
-                if inspect.isawaitable(response):
-                    response = await response
+                if is_coroutine:
+                    response = await inner(request, context)
+                else:
+                    response = inner(request, context)
+                    if inspect.isawaitable(response):
+                        response = await response
                 call.code = as_status_code(context.code()) or grpc.StatusCode.OK
                 if call.code is grpc.StatusCode.OK:
                     method.sent.inc()
@@ -243,7 +258,7 @@ class CallStack:
                 request_id = value if isinstance(value, str) else value.decode(errors="replace")
             elif key == "authorization":
                 authorization = value if isinstance(value, str) else value.decode(errors="replace")
-        request_id = errors.bounded(request_id, 128) if request_id else secrets.token_hex(16)
+        request_id = errors.bounded(request_id, 128) if request_id else new_request_id()
         request_id_var.set(request_id)
         context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
         method.started.inc()
