@@ -158,6 +158,7 @@ class CallStack:
         self.slow_call_seconds = slow_call_seconds
         self.in_flight: dict[asyncio.Task, bool] = {}  # handler task -> is it a business call
         self.draining = False
+        self.last_refused = 0.0  # monotonic time of the last call refused while draining
 
     def running(self, *, business_only: bool = False) -> list[asyncio.Task]:
         """Handler tasks still running (business calls only: not health or reflection)."""
@@ -268,6 +269,7 @@ class CallStack:
 
     def _admit(self, method: _Method, request: Any, context: grpc.aio.ServicerContext) -> Any:
         if self.draining and not method.infrastructure:
+            self.last_refused = time.monotonic()
             raise errors.Unavailable(
                 "the server is shutting down; retry on another replica",
                 retry_after_seconds=DRAIN_RETRY_SECONDS,

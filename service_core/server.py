@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,10 @@ from service_core.settings import ServerSettings
 
 log = logging.getLogger("service_core.server")
 HANDLER_UNWIND_SECONDS = 5.0  # how long stop waits for cancelled handlers to run their cleanup
+# grpc core cancels (CANCELLED) the calls it has received but not yet handed to the application
+# when it shuts down. So before stopping it, wait until no call has been refused for this long:
+# clients told UNAVAILABLE with a RetryInfo delay are then waiting, not sending.
+QUIET_SECONDS = 0.1
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -127,6 +132,7 @@ class GrpcServer:
         if self.settings.shutdown_drain_seconds:
             await asyncio.sleep(self.settings.shutdown_drain_seconds)
         await self._wait_for_calls(max(deadline - loop.time(), 0.0))
+        await self._wait_for_quiet(deadline)
         await self._server.stop(max(deadline - loop.time(), 0.0))
         await self._wait_for_handlers()
         for hook in self.on_stop:
@@ -144,6 +150,14 @@ class GrpcServer:
         running = self._stack.running(business_only=True) if self._stack else []
         if running and seconds > 0:
             await asyncio.wait(running, timeout=seconds)
+
+    async def _wait_for_quiet(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        while self._stack is not None and loop.time() < deadline:
+            quiet_for = time.monotonic() - self._stack.last_refused
+            if quiet_for >= QUIET_SECONDS:
+                return
+            await asyncio.sleep(min(QUIET_SECONDS - quiet_for, max(deadline - loop.time(), 0.0)))
 
     async def _wait_for_handlers(self) -> None:
         """grpc's stop cancels the handlers still running but returns before they have unwound;
