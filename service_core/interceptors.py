@@ -108,34 +108,24 @@ def outcome_code(context: grpc.aio.ServicerContext, exc: BaseException | None) -
 class _Method:
     """Everything about one method that does not change between calls, looked up once."""
 
+    __slots__ = ("authenticate", "infrastructure", "kind", "name", "service", "stats")
+
     def __init__(self, full_method: str, kind: str, metrics: GrpcServerMetrics, authenticate: bool):
         self.service, self.name = split_method(full_method)
         self.kind = kind
         self.infrastructure = self.service in INFRASTRUCTURE_SERVICES
         self.authenticate = authenticate and not self.infrastructure
-        labels = (kind, self.service, self.name)
-        self.started = metrics.started.labels(*labels)
-        self.received = metrics.msg_received.labels(*labels)
-        self.sent = metrics.msg_sent.labels(*labels)
-        self.seconds = metrics.handling_seconds.labels(*labels)
-        self._handled_family = metrics.handled
-        self._labels = labels
-        self._handled: dict[grpc.StatusCode, Any] = {}
-
-    def handled(self, code: grpc.StatusCode) -> Any:
-        child = self._handled.get(code)
-        if child is None:
-            child = self._handled[code] = self._handled_family.labels(*self._labels, GO_CODE_NAMES[code])
-        return child
+        self.stats = metrics.method(kind, self.service, self.name)
 
 
 class _Call:
     """Per-call state: request id, start time and the outcome."""
 
-    __slots__ = ("code", "exc", "request_id", "started")
+    __slots__ = ("code", "exc", "request_id", "started", "task")
 
-    def __init__(self, request_id: str) -> None:
+    def __init__(self, request_id: str, task: asyncio.Task | None) -> None:
         self.request_id = request_id
+        self.task = task
         self.started = time.perf_counter()
         self.code = grpc.StatusCode.OK
         self.exc: BaseException | None = None
@@ -198,9 +188,11 @@ class CallStack:
                     response = inner(request, context)
                     if inspect.isawaitable(response):
                         response = await response
-                call.code = as_status_code(context.code()) or grpc.StatusCode.OK
-                if call.code is grpc.StatusCode.OK:
-                    method.sent.inc()
+                code = context.code()
+                if code is None or code is grpc.StatusCode.OK:
+                    method.stats.sent += 1
+                else:
+                    call.code = as_status_code(code) or grpc.StatusCode.OK
                 return response
             except Exception as exc:
                 await self._fail(method, context, call, exc)
@@ -222,7 +214,8 @@ class CallStack:
                 if inspect.isawaitable(responses):  # a coroutine handler that writes for itself
                     responses = await responses
                 await self._send_all(method, context, responses)
-                call.code = as_status_code(context.code()) or grpc.StatusCode.OK
+                if context.code() is not None:
+                    call.code = as_status_code(context.code()) or grpc.StatusCode.OK
             except Exception as exc:
                 await self._fail(method, context, call, exc)
             except BaseException as exc:
@@ -238,14 +231,15 @@ class CallStack:
     async def _send_all(method: _Method, context: grpc.aio.ServicerContext, responses: Any) -> None:
         if responses is None:
             return
+        stats = method.stats
         if hasattr(responses, "__aiter__"):
             async for item in responses:
                 await context.write(item)
-                method.sent.inc()
+                stats.sent += 1
         else:
             for item in responses:
                 await context.write(item)
-                method.sent.inc()
+                stats.sent += 1
 
     # -- the steps ----------------------------------------------------------------------------
 
@@ -262,10 +256,10 @@ class CallStack:
         request_id = errors.bounded(request_id, 128) if request_id else new_request_id()
         request_id_var.set(request_id)
         context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
-        method.started.inc()
+        method.stats.started += 1
         if method.authenticate:
             caller_var.set(self._caller(authorization) or "")
-        return _Call(request_id)
+        return _Call(request_id, task)
 
     def _admit(self, method: _Method, request: Any, context: grpc.aio.ServicerContext) -> Any:
         if self.draining and not method.infrastructure:
@@ -281,7 +275,7 @@ class CallStack:
             )
         if method.kind in ("client_stream", "bidi_stream"):
             return _checked_stream(method, request)
-        method.received.inc()
+        method.stats.received += 1
         if isinstance(request, Unparseable):
             raise _unparseable_error()
         return request
@@ -328,9 +322,11 @@ class CallStack:
 
     def _finish(self, method: _Method, context: grpc.aio.ServicerContext, call: _Call) -> None:
         elapsed = time.perf_counter() - call.started
-        method.handled(call.code).inc()
-        method.seconds.observe(elapsed)
-        self.in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+        stats = method.stats
+        stats.count_handled(GO_CODE_NAMES[call.code])
+        stats.observe(elapsed)
+        if call.task is not None:
+            self.in_flight.pop(call.task, None)
         level = self._level(method, call.code, elapsed)
         if log.isEnabledFor(level):
             log.log(
@@ -346,6 +342,9 @@ class CallStack:
             )
 
     def _level(self, method: _Method, code: grpc.StatusCode, elapsed: float) -> int:
+        if code is grpc.StatusCode.OK:  # the common case first, without hashing the enum
+            slow = elapsed >= self.slow_call_seconds and method.kind in ("unary", "client_stream")
+            return logging.INFO if slow and not method.infrastructure else logging.DEBUG
         if code in SERVER_FAULTS:
             return logging.ERROR
         if method.infrastructure:
@@ -359,7 +358,7 @@ class CallStack:
 def _checked_stream(method: _Method, requests: Any) -> Any:
     async def checked() -> Any:
         async for message in requests:
-            method.received.inc()
+            method.stats.received += 1
             if isinstance(message, Unparseable):
                 raise _unparseable_error()
             yield message
