@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 # Trailers travel as HTTP/2 headers: the default clients (grpc C-core, grpc-js, grpc-go) refuse
 # response metadata above 8 KiB and report RESOURCE_EXHAUSTED instead of the real error. The
@@ -214,14 +214,3 @@ def domain_error_to_status(error: DomainError, domain: str) -> status_pb2.Status
 
 def status_for(code: grpc.StatusCode, message: str, reason: str, domain: str) -> status_pb2.Status:
     return StatusBuilder(code, message).add(error_info(reason, domain)).build()
-
-
-def status_code_from_proto(code: int) -> grpc.StatusCode:
-    for candidate in grpc.StatusCode:
-        if candidate.value[0] == code:
-            return candidate
-    return grpc.StatusCode.UNKNOWN
-
-
-# google.rpc.Code is the wire enum; keep the import visible for callers that build Status by hand.
-RPC_CODE = code_pb2

@@ -168,9 +168,6 @@ class GrpcServer:
             if stuck:
                 log.warning("handlers still running after shutdown", extra={"count": len(stuck)})
 
-    async def wait_stopped(self) -> None:
-        await self._stopped.wait()
-
 
 async def serve(*servers: GrpcServer) -> None:
     """Run servers until SIGTERM or SIGINT, then shut them down gracefully."""
