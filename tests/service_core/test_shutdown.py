@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import grpc
 import pytest
@@ -11,7 +13,8 @@ from huleedu.llm.v1 import llm_provider_service_pb2 as pb
 from huleedu.llm.v1 import llm_provider_service_pb2_grpc as pb_grpc
 
 from service_core.retry import Failure, RetryPolicy
-from tests.helpers import eventually
+from service_core.server import serve
+from tests.helpers import eventually, rich_details
 from tests.service_core.fake_service import build_fake_server
 
 
@@ -133,3 +136,26 @@ async def test_under_load_new_calls_get_unavailable_and_started_calls_finish_non
     assert all(not isinstance(r, BaseException) for r in slow_results), slow_results
     assert grpc.StatusCode.CANCELLED not in codes
     assert set(codes) == {grpc.StatusCode.OK, grpc.StatusCode.UNAVAILABLE}
+
+
+async def test_sigterm_drains_through_serve():
+    """`serve` turns SIGTERM into the same drain: a call running at SIGTERM finishes, new calls
+    get UNAVAILABLE with reason SHUTTING_DOWN (not CANCELLED) while the call still runs."""
+    server, servicer = build_fake_server(shutdown_grace_seconds=5)
+    servicer.slow_seconds = 1.0
+    serving = asyncio.ensure_future(serve(server))
+    assert await eventually(lambda: server._server is not None)  # started
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = pb_grpc.LlmProviderServiceStub(channel)
+        running_call = asyncio.ensure_future(
+            stub.AckComparisonResults(pb.AckComparisonResultsRequest(consumer="c", request_ids=["a"]), timeout=10)
+        )
+        await asyncio.wait_for(servicer.slow_started.wait(), 5)
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert await eventually(lambda: server._stack is not None and server._stack.draining)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.GetMockMode(pb.GetMockModeRequest(), timeout=5)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert rich_details(refused.value)["ErrorInfo"].reason == "SHUTTING_DOWN"
+        assert (await running_call).acknowledged_count == 1
+        await asyncio.wait_for(serving, 10)
