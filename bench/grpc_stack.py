@@ -232,6 +232,74 @@ def _benchmark(servers: dict, directory: Path, repeats: int, calls: int) -> None
                 run = _measure(process.pid, port, method, files[method], concurrency, n, kind == "stack")
                 results.setdefault((label, concurrency, kind), []).append(run)
     _print(results, repeats)
+    _wrapper_cost()
+
+
+class _FakeContext:
+    """What the wrapper reads and writes of a grpc.aio context, without grpc underneath."""
+
+    def __init__(self) -> None:
+        self.trailers: tuple = ()
+
+    def invocation_metadata(self) -> tuple:
+        return (("user-agent", "h2load"), ("authorization", f"Bearer {TOKEN}"))
+
+    def set_trailing_metadata(self, metadata: tuple) -> None:
+        self.trailers = metadata
+
+    def code(self) -> None:
+        return None
+
+    def time_remaining(self) -> None:
+        return None
+
+    async def write(self, message: object) -> None:
+        return None
+
+
+def _wrapper_cost(rounds: int = 15, calls: int = 4000) -> None:
+    """The stack's own Python cost per call, free of the machine's noise: the same handler
+    called directly and through the wrapper, with a fake context, best of `rounds`."""
+    import grpc
+    from prometheus_client import CollectorRegistry
+
+    from service_core.interceptors import CallStack
+    from service_core.metrics import GrpcServerMetrics
+
+    servicer, _ = _servicer()
+    stack = CallStack(domain="bench", metrics=GrpcServerMetrics(CollectorRegistry()), tokens={TOKEN: "bench"})
+    unary = stack.wrap(f"/{SERVICE}/GetMockMode", grpc.unary_unary_rpc_method_handler(servicer.GetMockMode))
+    stream = stack.wrap(
+        f"/{SERVICE}/StreamComparisonResults", grpc.unary_stream_rpc_method_handler(servicer.StreamComparisonResults)
+    )
+
+    async def bare_stream(request: object, context: _FakeContext) -> None:
+        async for message in servicer.StreamComparisonResults(request, context):
+            await context.write(message)
+
+    async def measure() -> dict[str, float]:
+        context, best = _FakeContext(), {}
+        pairs = {
+            "unary": (servicer.GetMockMode, unary.unary_unary),
+            "stream": (bare_stream, stream.unary_stream),
+        }
+        for _ in range(rounds):
+            for label, (bare, wrapped) in pairs.items():
+                for kind, handler in (("bare", bare), ("stack", wrapped)):
+                    started = time.perf_counter()
+                    for _ in range(calls):
+                        await handler(None, context)
+                    per_call = (time.perf_counter() - started) / calls * 1e6
+                    best[f"{label} {kind}"] = min(best.get(f"{label} {kind}", per_call), per_call)
+        return best
+
+    best = asyncio.run(measure())
+    print(f"\nthe wrapper's own cost (fake context, best of {rounds} x {calls} calls), µs per call:")
+    print("| calls | handler alone | through the stack | added |")
+    print("|---|---|---|---|")
+    for label in ("unary", "stream"):
+        bare, stack_cost = best[f"{label} bare"], best[f"{label} stack"]
+        print(f"| {label} | {bare:.1f} | {stack_cost:.1f} | {stack_cost - bare:.1f} |")
 
 
 def _print(results: dict[tuple[str, int, str], list[Run]], repeats: int) -> None:

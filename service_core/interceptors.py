@@ -214,6 +214,7 @@ class CallStack:
                 if inspect.isawaitable(responses):  # a coroutine handler that writes for itself
                     responses = await responses
                 await self._send_all(method, context, responses)
+                responses = None  # ran to its end: nothing to close (aclose costs ~10 µs)
                 if context.code() is not None:
                     call.code = as_status_code(context.code()) or grpc.StatusCode.OK
             except Exception as exc:
