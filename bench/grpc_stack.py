@@ -146,7 +146,7 @@ def _measure(pid: int, port: int, method: str, data: Path, concurrency: int, cal
     )
 
 
-def _check_both_answer(ports: dict[str, int]) -> None:
+def _check_both_answer(ports: dict[str, int], stack_on: bool) -> None:
     """Before measuring, one real gRPC call to each: the stack must accept the token, and
     h2load counts HTTP 200s, so the answers must really be OK."""
     import grpc
@@ -157,12 +157,13 @@ def _check_both_answer(ports: dict[str, int]) -> None:
         for kind, port in ports.items():
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
                 stub = pb_grpc.LlmProviderServiceStub(channel)
-                metadata = (("authorization", f"Bearer {TOKEN}"),) if kind == "stack" else ()
+                secured = stack_on and kind == "stack"
+                metadata = (("authorization", f"Bearer {TOKEN}"),) if secured else ()
                 await stub.GetMockMode(pb.GetMockModeRequest(), metadata=metadata, timeout=5)
                 call = stub.StreamComparisonResults(pb.StreamComparisonResultsRequest(consumer="b"), metadata=metadata)
                 if len([m async for m in call]) != STREAM_MESSAGES:
                     raise SystemExit(f"{kind}: the stream did not send {STREAM_MESSAGES} messages")
-                if kind == "stack":
+                if secured:
                     try:
                         await stub.GetMockMode(pb.GetMockModeRequest(), timeout=5)
                     except grpc.aio.AioRpcError as error:
@@ -199,6 +200,9 @@ def main() -> None:
     parser.add_argument("--serve", choices=["bare", "stack"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--calls", type=int, default=8000, help="calls per h2load run (streams: a quarter)")
+    parser.add_argument(
+        "--control", action="store_true", help="A/A run: a second bare server in the stack's place (the noise floor)"
+    )
     args = parser.parse_args()
     if args.serve:
         logging.basicConfig(level=logging.WARNING)
@@ -206,30 +210,33 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        servers = {kind: _start(kind, directory) for kind in ("bare", "stack")}
+        servers = {"bare": _start("bare", directory), "stack": _start("bare" if args.control else "stack", directory)}
         try:
-            _benchmark(servers, directory, args.repeats, args.calls)
+            _benchmark(servers, directory, args.repeats, args.calls, not args.control)
         finally:
             for process, _ in servers.values():
                 process.kill()
                 process.wait()
 
 
-def _benchmark(servers: dict, directory: Path, repeats: int, calls: int) -> None:
+def _benchmark(servers: dict, directory: Path, repeats: int, calls: int, stack_on: bool) -> None:
     ports = {kind: port for kind, (_, port) in servers.items()}
-    _check_both_answer(ports)
+    _check_both_answer(ports, stack_on)
+    if not stack_on:
+        print("CONTROL RUN: both columns are bare grpc.aio servers")
     files = {method: _request_file(directory, method) for _, method, _ in WORKLOADS}
     results: dict[tuple[str, int, str], list[Run]] = {}
     for workload in WORKLOADS:  # warm-up, not recorded
         for kind, (process, port) in servers.items():
-            _measure(process.pid, port, workload[1], files[workload[1]], workload[2], 500, kind == "stack")
+            _measure(process.pid, port, workload[1], files[workload[1]], workload[2], 500, stack_on and kind == "stack")
     for repeat in range(repeats):
         order = ["bare", "stack"] if repeat % 2 == 0 else ["stack", "bare"]
         for label, method, concurrency in WORKLOADS:
             n = calls // 4 if label == "stream" else calls
             for kind in order:
                 process, port = servers[kind]
-                run = _measure(process.pid, port, method, files[method], concurrency, n, kind == "stack")
+                auth = stack_on and kind == "stack"
+                run = _measure(process.pid, port, method, files[method], concurrency, n, auth)
                 results.setdefault((label, concurrency, kind), []).append(run)
     _print(results, repeats)
     _wrapper_cost()
