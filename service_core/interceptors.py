@@ -254,7 +254,7 @@ class CallStack:
                 request_id = value if isinstance(value, str) else value.decode(errors="replace")
             elif key == "authorization":
                 authorization = value if isinstance(value, str) else value.decode(errors="replace")
-        request_id = errors.bounded(request_id, 128) if request_id else new_request_id()
+        request_id = request_id[:128] if request_id else new_request_id()  # it goes back as a header
         request_id_var.set(request_id)
         context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
         method.stats.started += 1

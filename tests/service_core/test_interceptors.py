@@ -212,6 +212,27 @@ async def test_errors_that_echo_huge_input_still_fit_the_default_clients_metadat
     assert 1 < len(violations) < 200 and "more violations" in violations[-1].description
 
 
+async def test_request_id_is_echoed_in_trailing_metadata(fake):
+    _, _, stub = fake
+    call = stub.GetMockMode(pb.GetMockModeRequest(), metadata=(("x-request-id", "req-123"),), timeout=5)
+    await call
+    assert ("x-request-id", "req-123") in tuple(await call.trailing_metadata())
+    fresh = stub.GetMockMode(pb.GetMockModeRequest(), timeout=5)
+    await fresh
+    generated = dict(await fresh.trailing_metadata())["x-request-id"]
+    assert len(generated) == 32
+    other = stub.GetMockMode(pb.GetMockModeRequest(), timeout=5)
+    await other
+    assert dict(await other.trailing_metadata())["x-request-id"] != generated
+    long_id = stub.GetMockMode(pb.GetMockModeRequest(), metadata=(("x-request-id", "r" * 5000),), timeout=5)
+    await long_id
+    assert dict(await long_id.trailing_metadata())["x-request-id"] == "r" * 128
+    failed = stub.GetComparison(pb.GetComparisonRequest(name="x"), metadata=(("x-request-id", "req-9"),), timeout=5)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await failed
+    assert ("x-request-id", "req-9") in tuple(caught.value.trailing_metadata())
+
+
 class TestAuth:
     @pytest.fixture
     async def secured(self):
