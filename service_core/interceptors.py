@@ -84,7 +84,7 @@ def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], A
 
 def _unparseable_error() -> errors.InvalidArgument:
     return errors.InvalidArgument(
-        errors.FieldViolation("", "the request bytes do not parse as the request message of this method"),
+        errors.FieldViolation("request", "the bytes received do not parse as this method's request message"),
         reason="MALFORMED_REQUEST",
     )
 

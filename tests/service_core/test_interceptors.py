@@ -147,7 +147,9 @@ async def test_bytes_that_are_not_the_request_message_are_invalid_argument(fake)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await raw(b"\xff\xff\xff\xff", timeout=5)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert rich_details(caught.value)["ErrorInfo"].reason == "MALFORMED_REQUEST"
+    details = rich_details(caught.value)
+    assert details["ErrorInfo"].reason == "MALFORMED_REQUEST"
+    assert [v.field for v in details["BadRequest"].field_violations] == ["request"]
     assert await eventually(lambda: handled(server, "GetMockMode", "InvalidArgument") == 1)
 
 
