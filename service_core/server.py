@@ -123,6 +123,9 @@ class GrpcServer:
         does grpc close the listener and cancel what is left."""
         if self._server is None or self._stack is None or self._stopped.is_set():
             return
+        if self._stack.draining:  # a second stop (SIGTERM twice) waits for the first
+            await self._stopped.wait()
+            return
         grace = self.settings.shutdown_grace_seconds if grace is None else grace
         log.info("shutting down", extra={"server": self.name, "grace_seconds": grace})
         loop = asyncio.get_running_loop()
