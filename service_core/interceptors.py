@@ -141,8 +141,12 @@ class CallStack:
         metrics: GrpcServerMetrics,
         tokens: dict[str, str] | None = None,
         slow_call_seconds: float = 1.0,
+        request_check: Callable[[Any], None] | None = None,
     ) -> None:
         self.domain = domain
+        # Runs on every parsed business request after auth (raise InvalidArgument to refuse it):
+        # the place for descriptor-driven limits that apply to every RPC.
+        self.request_check = request_check
         self.metrics = metrics
         self.tokens = [(token.encode(), name) for token, name in (tokens or {}).items()]
         self.slow_call_seconds = slow_call_seconds
@@ -275,10 +279,12 @@ class CallStack:
                 "missing or invalid bearer token in 'authorization' metadata", reason="INVALID_TOKEN"
             )
         if method.kind in ("client_stream", "bidi_stream"):
-            return _checked_stream(method, request)
+            return _checked_stream(method, request, None if method.infrastructure else self.request_check)
         method.stats.received += 1
         if isinstance(request, Unparseable):
             raise _unparseable_error()
+        if self.request_check is not None and not method.infrastructure:
+            self.request_check(request)
         return request
 
     def _caller(self, authorization: str) -> str | None:
@@ -356,12 +362,14 @@ class CallStack:
         return logging.INFO if slow else logging.DEBUG
 
 
-def _checked_stream(method: _Method, requests: Any) -> Any:
+def _checked_stream(method: _Method, requests: Any, check: Callable[[Any], None] | None) -> Any:
     async def checked() -> Any:
         async for message in requests:
             method.stats.received += 1
             if isinstance(message, Unparseable):
                 raise _unparseable_error()
+            if check is not None:
+                check(message)
             yield message
 
     return checked()

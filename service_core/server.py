@@ -15,6 +15,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -54,6 +55,7 @@ class GrpcServer:
         registry: CollectorRegistry | None = None,
         on_start: Sequence[Hook] = (),
         on_stop: Sequence[Hook] = (),
+        request_check: Callable[[Any], None] | None = None,
     ):
         self.name = name
         self.settings = settings
@@ -62,6 +64,7 @@ class GrpcServer:
         self.registry = registry or CollectorRegistry()
         self.on_start = list(on_start)
         self.on_stop = list(on_stop)
+        self.request_check = request_check  # see CallStack: run on every parsed business request
         self.health = health.aio.HealthServicer()
         self.port: int | None = None
         self.metrics_endpoint: MetricsEndpoint | None = None
@@ -80,6 +83,7 @@ class GrpcServer:
             metrics=GrpcServerMetrics(self.registry),
             tokens=tokens,
             slow_call_seconds=self.settings.log_slow_call_seconds,
+            request_check=self.request_check,
         )
 
     async def start(self) -> int:

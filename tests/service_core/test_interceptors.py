@@ -235,6 +235,25 @@ async def test_request_id_is_echoed_in_trailing_metadata(fake):
     assert ("x-request-id", "req-9") in tuple(caught.value.trailing_metadata())
 
 
+async def test_a_request_check_refuses_before_the_servicer_runs_and_health_is_exempt():
+    seen: list[str] = []
+
+    def check(request) -> None:
+        seen.append(type(request).__name__)
+        if isinstance(request, pb.GetComparisonRequest) and "\x00" in request.name:
+            raise errors.InvalidArgument(errors.FieldViolation("name", "must not hold NUL"))
+
+    server, _ = build_fake_server()
+    server.request_check = check
+    async with running(server), grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = pb_grpc.LlmProviderServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.GetComparison(pb.GetComparisonRequest(name="a\x00b"), timeout=5)
+        await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # not the servicer's NOT_FOUND
+    assert seen == ["GetComparisonRequest"]
+
+
 class TestAuth:
     @pytest.fixture
     async def secured(self):
