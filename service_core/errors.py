@@ -8,10 +8,39 @@ Servicers and domain code raise these; exactly one interceptor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2
+
+# Trailers travel as HTTP/2 headers: the default clients (grpc C-core, grpc-js, grpc-go) refuse
+# response metadata above 8 KiB and report RESOURCE_EXHAUSTED instead of the real error. The
+# message goes out percent-encoded (up to 3 bytes per byte) and the details base64-encoded
+# (4 per 3), so both are bounded well below that: 3 x 400 + 4/3 x 3,000 < 5.3 KiB.
+MAX_MESSAGE_BYTES = 400
+MAX_DETAILS_BYTES = 3000
+ECHO_CHARS = 64  # how much of a caller's value an error message may quote
+
+
+def bounded(text: object, limit: int = ECHO_CHARS) -> str:
+    """A caller's value as an error may quote it: at most `limit` characters, then a count.
+
+    `bounded("a" * 70000)` is `'aaaa...aaa… (70000 characters)'`; use it (or `!r` of its result)
+    wherever a message repeats input, so an error never grows with the input.
+    """
+    value = text if isinstance(text, str) else repr(text)
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}… ({len(value)} characters)"
+
+
+def _cut_utf8(text: str, max_bytes: int) -> str:
+    encoded = text.encode()
+    if len(encoded) <= max_bytes:
+        return text
+    marker = " …(truncated)"
+    return encoded[: max_bytes - len(marker)].decode(errors="ignore") + marker
 
 
 @dataclass(frozen=True)
@@ -47,7 +76,7 @@ class InvalidArgument(DomainError):
         reason: str | None = None,
     ):
         self.violations = [violations] if isinstance(violations, FieldViolation) else list(violations)
-        summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations[:5])
+        summary = "; ".join(f"{bounded(v.field, 80)}: {bounded(v.description, 120)}" for v in self.violations[:5])
         more = f" (and {len(self.violations) - 5} more)" if len(self.violations) > 5 else ""
         super().__init__(message or f"invalid request: {summary}{more}", reason=reason)
 
@@ -122,18 +151,49 @@ class StatusBuilder:
     message: str
     details: list[any_pb2.Any] = field(default_factory=list)
 
-    def add(self, detail) -> StatusBuilder:
+    def add(self, detail: Any) -> StatusBuilder:
         packed = any_pb2.Any()
         packed.Pack(detail)
         self.details.append(packed)
         return self
 
     def build(self) -> status_pb2.Status:
-        return status_pb2.Status(code=self.code.value[0], message=self.message, details=self.details)
+        """The status, its message and details bounded so its trailers fit any default client."""
+        status = status_pb2.Status(code=self.code.value[0], message=_cut_utf8(self.message, MAX_MESSAGE_BYTES))
+        used = 0
+        for detail in self.details:
+            size = detail.ByteSize()
+            if used + size > MAX_DETAILS_BYTES:
+                continue  # a later, smaller detail (RetryInfo) may still fit
+            status.details.append(detail)
+            used += size
+        return status
 
 
 def error_info(reason: str, domain: str, metadata: dict[str, str] | None = None) -> error_details_pb2.ErrorInfo:
-    return error_details_pb2.ErrorInfo(reason=reason, domain=domain, metadata=metadata or {})
+    bounded_metadata = {bounded(k, 64): bounded(str(v), 128) for k, v in (metadata or {}).items()}
+    return error_details_pb2.ErrorInfo(reason=bounded(reason, 64), domain=domain, metadata=bounded_metadata)
+
+
+# One violation's share of the details budget; more violations than fit are summarised.
+_VIOLATION_FIELD_CHARS = 120
+_VIOLATION_DESCRIPTION_CHARS = 240
+_VIOLATIONS_BUDGET_BYTES = 1800
+
+
+def bad_request(violations: list[FieldViolation]) -> error_details_pb2.BadRequest:
+    """`BadRequest` with as many violations as fit the budget, each bounded, then a summary."""
+    detail = error_details_pb2.BadRequest()
+    for index, violation in enumerate(violations):
+        entry = error_details_pb2.BadRequest.FieldViolation(
+            field=bounded(violation.field, _VIOLATION_FIELD_CHARS),
+            description=bounded(violation.description, _VIOLATION_DESCRIPTION_CHARS),
+        )
+        if detail.ByteSize() + entry.ByteSize() > _VIOLATIONS_BUDGET_BYTES:
+            detail.field_violations.add(field="", description=f"and {len(violations) - index} more violations")
+            break
+        detail.field_violations.append(entry)
+    return detail
 
 
 def retry_info(seconds: float) -> error_details_pb2.RetryInfo:
@@ -145,14 +205,7 @@ def retry_info(seconds: float) -> error_details_pb2.RetryInfo:
 def domain_error_to_status(error: DomainError, domain: str) -> status_pb2.Status:
     builder = StatusBuilder(error.code, error.message).add(error_info(error.reason, domain, error.metadata))
     if isinstance(error, InvalidArgument):
-        builder.add(
-            error_details_pb2.BadRequest(
-                field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                    for v in error.violations
-                ]
-            )
-        )
+        builder.add(bad_request(error.violations))
     retry_after = getattr(error, "retry_after_seconds", None)
     if retry_after is not None:
         builder.add(retry_info(retry_after))
@@ -161,14 +214,3 @@ def domain_error_to_status(error: DomainError, domain: str) -> status_pb2.Status
 
 def status_for(code: grpc.StatusCode, message: str, reason: str, domain: str) -> status_pb2.Status:
     return StatusBuilder(code, message).add(error_info(reason, domain)).build()
-
-
-def status_code_from_proto(code: int) -> grpc.StatusCode:
-    for candidate in grpc.StatusCode:
-        if candidate.value[0] == code:
-            return candidate
-    return grpc.StatusCode.UNKNOWN
-
-
-# google.rpc.Code is the wire enum; keep the import visible for callers that build Status by hand.
-RPC_CODE = code_pb2

@@ -16,6 +16,16 @@ from typing import Any
 from service_core.errors import FieldViolation, InvalidArgument
 
 NOT_OURS = "not a page token this server issued"
+# Tokens this module writes are well under 200 characters; anything much longer is not ours,
+# and refusing it before decoding bounds the work (and the JSON nesting) a caller can ask for.
+MAX_TOKEN_CHARS = 512
+MAX_OFFSET = 2**31 - 1  # beyond any list here; keeps OFFSET inside every database's integer
+MAX_KEY_CHARS = 256
+MAX_TIMESTAMP_SECONDS = 253402300799.0  # 9999-12-31T23:59:59Z, the protobuf Timestamp maximum
+
+
+def _not_ours() -> InvalidArgument:
+    return InvalidArgument(FieldViolation("page_token", NOT_OURS))
 
 
 def page_size(requested: int, default: int = 20, maximum: int = 100) -> int:
@@ -29,13 +39,19 @@ def _encode(payload: dict[str, Any]) -> str:
 
 
 def _decode(token: str) -> dict[str, Any]:
+    if len(token) > MAX_TOKEN_CHARS:
+        raise _not_ours()
     try:
-        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error) as exc:
-        raise InvalidArgument(FieldViolation("page_token", NOT_OURS)) from exc
+        payload = json.loads(base64.urlsafe_b64decode(token.encode()), parse_constant=_no_constants)
+    except (ValueError, binascii.Error, RecursionError, UnicodeError) as exc:
+        raise _not_ours() from exc
     if not isinstance(payload, dict):
-        raise InvalidArgument(FieldViolation("page_token", NOT_OURS))
+        raise _not_ours()
     return payload
+
+
+def _no_constants(name: str) -> float:
+    raise ValueError(f"{name} is not a position")  # NaN, Infinity: json accepts them, we do not
 
 
 def keyset_token(created_at: float, key: str) -> str:
@@ -48,8 +64,10 @@ def keyset_after(token: str) -> tuple[float, str] | None:
         return None
     payload = _decode(token)
     created_at, key = payload.get("created_at"), payload.get("key")
-    if not isinstance(created_at, int | float) or not isinstance(key, str):
-        raise InvalidArgument(FieldViolation("page_token", NOT_OURS))
+    if isinstance(created_at, bool) or not isinstance(created_at, int | float) or not isinstance(key, str):
+        raise _not_ours()
+    if not 0 <= created_at <= MAX_TIMESTAMP_SECONDS or len(key) > MAX_KEY_CHARS:
+        raise _not_ours()  # also refuses 1e999, which json reads as infinity
     return float(created_at), key
 
 
@@ -61,6 +79,6 @@ def offset_from(token: str) -> int:
     if not token:
         return 0
     offset = _decode(token).get("offset")
-    if not isinstance(offset, int) or offset < 0:
-        raise InvalidArgument(FieldViolation("page_token", NOT_OURS))
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise _not_ours()
     return offset

@@ -1,9 +1,7 @@
-"""Helpers for wrapping grpc.aio method handlers of all four call types."""
+"""Names and codes shared by the call stack: call types, status codes, infrastructure services."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -63,71 +61,3 @@ def as_status_code(value: Any) -> grpc.StatusCode | None:
     if isinstance(value, int):
         return _CODES_BY_NUMBER.get(value, grpc.StatusCode.UNKNOWN)
     return grpc.StatusCode.UNKNOWN
-
-
-async def invoke_unary(behavior: Callable, request: Any, context: grpc.aio.ServicerContext) -> Any:
-    """Call a unary-response behaviour, sync or async."""
-    result = behavior(request, context)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
-async def iterate_stream(behavior: Callable, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator:
-    """Iterate a stream-response behaviour: async generator, sync generator or coroutine."""
-    result = behavior(request, context)
-    if inspect.isawaitable(result):
-        result = await result
-    if result is None:
-        return
-    if hasattr(result, "__aiter__"):
-        async for item in result:
-            yield item
-    else:
-        for item in result:
-            yield item
-
-
-UnaryWrapper = Callable[[Callable, Any, grpc.aio.ServicerContext], Any]
-StreamWrapper = Callable[[Callable, Any, grpc.aio.ServicerContext], AsyncIterator]
-
-
-def wrap_handler(handler: grpc.RpcMethodHandler, unary: UnaryWrapper, stream: StreamWrapper) -> grpc.RpcMethodHandler:
-    """Return a handler whose behaviour runs through `unary` or `stream`.
-
-    `unary(behavior, request, context)` is awaited for unary responses;
-    `stream(behavior, request, context)` is an async generator for streamed ones.
-    """
-    serializers = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.unary_unary:
-        inner = handler.unary_unary
-
-        async def unary_unary(request, context):
-            return await unary(inner, request, context)
-
-        return grpc.unary_unary_rpc_method_handler(unary_unary, **serializers)
-    if handler.unary_stream:
-        inner = handler.unary_stream
-
-        async def unary_stream(request, context):
-            async for item in stream(inner, request, context):
-                yield item
-
-        return grpc.unary_stream_rpc_method_handler(unary_stream, **serializers)
-    if handler.stream_unary:
-        inner = handler.stream_unary
-
-        async def stream_unary(request_iterator, context):
-            return await unary(inner, request_iterator, context)
-
-        return grpc.stream_unary_rpc_method_handler(stream_unary, **serializers)
-    inner = handler.stream_stream
-
-    async def stream_stream(request_iterator, context):
-        async for item in stream(inner, request_iterator, context):
-            yield item
-
-    return grpc.stream_stream_rpc_method_handler(stream_stream, **serializers)

@@ -7,8 +7,9 @@ Each server subclasses `ServerSettings` and sets `env_prefix` (`CJ_`, `LPS_`,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,7 +18,8 @@ def default_sqlite_url(server: str) -> str:
 
 
 class ServerSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused value may be a secret (tokens, API keys); name it, never print it.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     host: str = "127.0.0.1"
     port: int = Field(default=50051, ge=0, le=65535)
@@ -41,6 +43,8 @@ class ServerSettings(BaseSettings):
     # Off by default: on, a second process silently binds the same port.
     so_reuseport: bool = False
     max_concurrent_rpcs: int = Field(default=0, ge=0)
+    # Unary calls slower than this are logged at INFO although they succeeded (others at DEBUG).
+    log_slow_call_seconds: float = Field(default=1.0, ge=0)
 
     @field_validator("log_level")
     @classmethod
@@ -50,14 +54,36 @@ class ServerSettings(BaseSettings):
             raise ValueError(f"unknown log level {value!r}")
         return level
 
+    def env_name(self, field: str) -> str:
+        """The environment variable a field is read from, e.g. `LPS_AUTH_TOKENS`."""
+        return f"{self.model_config.get('env_prefix', '')}{field}".upper()
+
+    @model_validator(mode="after")
+    def _tokens_are_well_formed(self) -> Self:
+        self.token_table()  # raises, naming the variable, before the server starts
+        return self
+
     def token_table(self) -> dict[str, str]:
-        """Map token -> caller name parsed from `auth_tokens`."""
+        """Map token -> caller name parsed from `auth_tokens`.
+
+        Refused, with a message naming the variable (never the secret): an empty entry, an
+        empty caller name (`:secret`, which would otherwise get full rights under the name ""),
+        an empty token (`cj:`), and one token given to two callers.
+        """
+        raw = self.auth_tokens.get_secret_value()
         table: dict[str, str] = {}
-        entries = (e.strip() for e in self.auth_tokens.get_secret_value().split(","))
-        for index, entry in enumerate(filter(None, entries)):
-            name, sep, token = entry.partition(":")
+        if not raw.strip():
+            return table
+        variable = self.env_name("auth_tokens")
+        for index, entry in enumerate((e.strip() for e in raw.split(",")), start=1):
+            name, sep, token = (part.strip() for part in entry.partition(":"))
+            if not entry:
+                raise ValueError(f"{variable}: entry {index} is empty (two commas in a row, or a trailing comma?)")
             if not sep:
-                name, token = f"client-{index + 1}", entry
+                name, token = f"client-{index}", entry
+            problem = _token_entry_problem(name, token, table)
+            if problem:
+                raise ValueError(f"{variable}: entry {index} {problem}")
             table[token] = name
         return table
 
@@ -75,3 +101,13 @@ class ServerSettings(BaseSettings):
             options.append(("grpc.max_connection_age_ms", self.max_connection_age_ms))
             options.append(("grpc.max_connection_age_grace_ms", int(self.shutdown_grace_seconds * 1000)))
         return options
+
+
+def _token_entry_problem(name: str, token: str, seen: dict[str, str]) -> str:
+    if not name:
+        return "has an empty caller name before ':'"
+    if not token:
+        return f"(caller {name!r}) has an empty token after ':'"
+    if token in seen and seen[token] != name:
+        return f"(caller {name!r}) repeats the token of caller {seen[token]!r}"
+    return ""

@@ -21,6 +21,8 @@ class MisbehavingServicer(llm_provider_service_pb2_grpc.LlmProviderServiceServic
         self.slow_finished = asyncio.Event()
         self.cleanup_seconds = 0.0  # cleanup a cancelled slow call still awaits (as a DB release would)
         self.cleaned_up = asyncio.Event()
+        self.stream_forever = False  # StreamComparisonResults yields until the client goes away
+        self.stream_closed = asyncio.Event()
 
     async def GetMockMode(self, request, context):
         return llm_provider_service_pb2.GetMockModeResponse(mock_mode="ok")
@@ -51,6 +53,17 @@ class MisbehavingServicer(llm_provider_service_pb2_grpc.LlmProviderServiceServic
         return llm_provider_service_pb2.AckComparisonResultsResponse(acknowledged_count=len(request.request_ids))
 
     async def StreamComparisonResults(self, request, context):
+        if self.stream_forever:
+            sequence = 0
+            try:
+                while True:
+                    sequence += 1
+                    yield llm_provider_service_pb2.StreamComparisonResultsResponse(
+                        result=comparison_pb2.ComparisonResult(sequence=sequence)
+                    )
+                    await asyncio.sleep(0.01)
+            finally:
+                self.stream_closed.set()
         for sequence in (1, 2):
             yield llm_provider_service_pb2.StreamComparisonResultsResponse(
                 result=comparison_pb2.ComparisonResult(sequence=sequence)

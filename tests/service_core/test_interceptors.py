@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import grpc
@@ -10,8 +11,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from huleedu.llm.v1 import llm_provider_service_pb2 as pb
 from huleedu.llm.v1 import llm_provider_service_pb2_grpc as pb_grpc
 
-from service_core.interceptors import MetricsInterceptor
-from service_core.metrics import GrpcServerMetrics
+from service_core import errors
+from service_core.server import Service
 from tests.helpers import eventually, rich_details, running
 from tests.service_core.fake_service import MisbehavingServicer, build_fake_server
 
@@ -111,43 +112,146 @@ async def test_metrics_count_ok_and_deadline_exceeded(fake):
     assert handled(server, "AckComparisonResults", "OK") == 0
 
 
-class _CrashingServicer(MisbehavingServicer):
-    async def GetMockMode(self, request, context):
-        raise ValueError("unexpected")
+async def test_a_crash_is_counted_internal_and_logged_as_error(fake, caplog):
+    server, _, stub = fake
+    with caplog.at_level(logging.DEBUG, "service_core.rpc"), pytest.raises(grpc.aio.AioRpcError):
+        await stub.SubmitComparisons(pb.SubmitComparisonsRequest(), timeout=5)
+    assert await eventually(lambda: handled(server, "SubmitComparisons", "Internal") == 1)
+    finished = [r for r in caplog.records if r.getMessage() == "rpc finished"]
+    assert [(r.levelname, r.grpc_code) for r in finished] == [("ERROR", "INTERNAL")]
 
 
-async def test_metrics_alone_count_a_crash_as_unknown():
-    """Without the error mapper, an uncaught exception reaches the client as UNKNOWN,
-    and the metrics must say so (a done-callback would have said OK)."""
-    from prometheus_client import CollectorRegistry
-
-    registry = CollectorRegistry()
-    server = grpc.aio.server(
-        interceptors=[MetricsInterceptor(GrpcServerMetrics(registry))], options=[("grpc.so_reuseport", 0)]
-    )
-    pb_grpc.add_LlmProviderServiceServicer_to_server(_CrashingServicer(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await pb_grpc.LlmProviderServiceStub(channel).GetMockMode(pb.GetMockModeRequest(), timeout=5)
-        assert caught.value.code() == grpc.StatusCode.UNKNOWN
-        labels = {"grpc_type": "unary", "grpc_service": SERVICE, "grpc_method": "GetMockMode", "grpc_code": "Unknown"}
-        assert await eventually(lambda: registry.get_sample_value("grpc_server_handled_total", labels) == 1)
-    finally:
-        await server.stop(0)
+async def test_a_client_cancelling_a_stream_is_canceled_not_an_error(fake, caplog):
+    server, servicer, stub = fake
+    servicer.stream_forever = True
+    with caplog.at_level(logging.DEBUG):
+        call = stub.StreamComparisonResults(pb.StreamComparisonResultsRequest(consumer="c"), timeout=10)
+        received = 0
+        async for _ in call:
+            received += 1
+            if received == 3:
+                break
+        call.cancel()
+        await asyncio.wait_for(servicer.stream_closed.wait(), 5)  # the servicer's cleanup ran
+        assert await eventually(lambda: handled(server, "StreamComparisonResults", "Canceled", "server_stream") == 1)
+    assert handled(server, "StreamComparisonResults", "Unknown", "server_stream") == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    finished = [r for r in caplog.records if r.getMessage() == "rpc finished"]
+    assert [r.grpc_code for r in finished] == ["CANCELLED"]
 
 
-async def test_request_id_is_echoed(fake):
+async def test_bytes_that_are_not_the_request_message_are_invalid_argument(fake):
+    server, _, _ = fake
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        raw = channel.unary_unary(f"/{SERVICE}/GetMockMode")  # no serializers: bytes on the wire
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await raw(b"\xff\xff\xff\xff", timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = rich_details(caught.value)
+    assert details["ErrorInfo"].reason == "MALFORMED_REQUEST"
+    assert [v.field for v in details["BadRequest"].field_violations] == ["request"]
+    assert await eventually(lambda: handled(server, "GetMockMode", "InvalidArgument") == 1)
+
+
+async def test_unparseable_bytes_from_an_anonymous_caller_are_unauthenticated_first():
+    server, _ = build_fake_server(auth_tokens="cj:token-one")
+    async with running(server), grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        raw = channel.unary_unary(f"/{SERVICE}/GetMockMode")
+        with pytest.raises(grpc.aio.AioRpcError) as anonymous:
+            await raw(b"\xff\xff\xff\xff", timeout=5)
+        with pytest.raises(grpc.aio.AioRpcError) as known:
+            await raw(b"\xff\xff\xff\xff", metadata=(("authorization", "Bearer token-one"),), timeout=5)
+    assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert known.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_successful_calls_log_at_debug_and_errors_at_info(fake, caplog):
+    _, _, stub = fake
+    with caplog.at_level(logging.DEBUG, "service_core.rpc"):
+        await stub.GetMockMode(pb.GetMockModeRequest(), timeout=5)
+        with pytest.raises(grpc.aio.AioRpcError):
+            await stub.GetComparison(pb.GetComparisonRequest(name="comparisons/x"), timeout=5)
+    finished = [(r.grpc_method, r.levelname) for r in caplog.records if r.getMessage() == "rpc finished"]
+    assert finished == [("GetMockMode", "DEBUG"), ("GetComparison", "INFO")]
+
+
+async def test_slow_successful_calls_are_logged_at_info_health_checks_are_not(caplog):
+    server, _ = build_fake_server(log_slow_call_seconds=0)  # every call is "slow": no timing in the test
+    with caplog.at_level(logging.DEBUG, "service_core.rpc"):
+        async with running(server), grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = pb_grpc.LlmProviderServiceStub(channel)
+            await stub.GetMockMode(pb.GetMockModeRequest(), timeout=5)
+            await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    finished = [(r.grpc_method, r.levelname) for r in caplog.records if r.getMessage() == "rpc finished"]
+    assert finished == [("GetMockMode", "INFO"), ("Check", "DEBUG")]  # health stays out of INFO
+
+
+class _EchoingServicer(MisbehavingServicer):
+    async def GetComparison(self, request, context):
+        raise errors.NotFound(f"{request.name} does not exist", metadata={"name": request.name})
+
+    async def CancelComparison(self, request, context):
+        raise errors.InvalidArgument(
+            [errors.FieldViolation(f"requests[{i}].name", f"bad value {request.name}") for i in range(200)]
+        )
+
+
+@pytest.mark.parametrize("text", ["a" * 70_000, "\u00e5\u20ac\U0001f600" * 20_000])
+async def test_errors_that_echo_huge_input_still_fit_the_default_clients_metadata_limit(text):
+    server = build_fake_server()[0]
+    servicer = _EchoingServicer()
+    server.services = [Service(SERVICE, lambda s: pb_grpc.add_LlmProviderServiceServicer_to_server(servicer, s))]
+    async with running(server), grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = pb_grpc.LlmProviderServiceStub(channel)  # default client options: 8 KiB of metadata
+        with pytest.raises(grpc.aio.AioRpcError) as not_found:
+            await stub.GetComparison(pb.GetComparisonRequest(name=text), timeout=5)
+        with pytest.raises(grpc.aio.AioRpcError) as invalid:
+            await stub.CancelComparison(pb.CancelComparisonRequest(name=text), timeout=5)
+    assert not_found.value.code() == grpc.StatusCode.NOT_FOUND
+    assert len(not_found.value.details()) < 1000
+    assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    violations = rich_details(invalid.value)["BadRequest"].field_violations
+    assert 1 < len(violations) < 200 and "more violations" in violations[-1].description
+
+
+async def test_request_id_is_echoed_in_trailing_metadata(fake):
     _, _, stub = fake
     call = stub.GetMockMode(pb.GetMockModeRequest(), metadata=(("x-request-id", "req-123"),), timeout=5)
     await call
-    assert ("x-request-id", "req-123") in tuple(await call.initial_metadata())
+    assert ("x-request-id", "req-123") in tuple(await call.trailing_metadata())
     fresh = stub.GetMockMode(pb.GetMockModeRequest(), timeout=5)
     await fresh
-    generated = dict(await fresh.initial_metadata())["x-request-id"]
+    generated = dict(await fresh.trailing_metadata())["x-request-id"]
     assert len(generated) == 32
+    other = stub.GetMockMode(pb.GetMockModeRequest(), timeout=5)
+    await other
+    assert dict(await other.trailing_metadata())["x-request-id"] != generated
+    long_id = stub.GetMockMode(pb.GetMockModeRequest(), metadata=(("x-request-id", "r" * 5000),), timeout=5)
+    await long_id
+    assert dict(await long_id.trailing_metadata())["x-request-id"] == "r" * 128
+    failed = stub.GetComparison(pb.GetComparisonRequest(name="x"), metadata=(("x-request-id", "req-9"),), timeout=5)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await failed
+    assert ("x-request-id", "req-9") in tuple(caught.value.trailing_metadata())
+
+
+async def test_a_request_check_refuses_before_the_servicer_runs_and_health_is_exempt():
+    seen: list[str] = []
+
+    def check(request) -> None:
+        seen.append(type(request).__name__)
+        if isinstance(request, pb.GetComparisonRequest) and "\x00" in request.name:
+            raise errors.InvalidArgument(errors.FieldViolation("name", "must not hold NUL"))
+
+    server, _ = build_fake_server()
+    server.request_check = check
+    async with running(server), grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = pb_grpc.LlmProviderServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.GetComparison(pb.GetComparisonRequest(name="a\x00b"), timeout=5)
+        await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # not the servicer's NOT_FOUND
+    assert seen == ["GetComparisonRequest"]
 
 
 class TestAuth:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from service_core.errors import InvalidArgument
-from service_core.paging import keyset_after, keyset_token, offset_from, offset_token, page_size
+from service_core.paging import MAX_OFFSET, keyset_after, keyset_token, offset_from, offset_token, page_size
 
 
 def test_tokens_round_trip_and_empty_means_the_first_page():
@@ -35,3 +37,33 @@ def test_page_size_defaults_caps_and_refuses_negatives():
     assert page_size(0, default=100, maximum=500) == 100
     with pytest.raises(InvalidArgument):
         page_size(-1)
+
+
+def _raw(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("read", "token"),
+    [
+        (offset_from, _raw("[" * 100_000 + "]" * 100_000)),  # deeply nested JSON
+        (offset_from, _raw('{"offset": ' + "[" * 200 + "]" * 200 + "}")),
+        (offset_from, offset_token(2**63)),  # huge offset: past any database integer
+        (offset_from, offset_token(10**400)),
+        (offset_from, _raw('{"offset": true}')),
+        (keyset_after, _raw('{"created_at": NaN, "key": "x"}')),
+        (keyset_after, _raw('{"created_at": 1e999, "key": "x"}')),
+        (keyset_after, _raw('{"created_at": -1, "key": "x"}')),
+        (keyset_after, keyset_token(1.0, "k" * 10_000)),
+        (keyset_after, _raw("\xff\xfe not utf-8")),
+    ],
+)
+def test_hostile_tokens_are_refused_cleanly(read, token):
+    with pytest.raises(InvalidArgument) as raised:
+        read(token)
+    assert [v.field for v in raised.value.violations] == ["page_token"]
+    assert len(raised.value.message) < 200  # the token is never echoed
+
+
+def test_the_largest_offset_still_round_trips():
+    assert offset_from(offset_token(MAX_OFFSET)) == MAX_OFFSET

@@ -45,3 +45,31 @@ def test_grpc_options_keep_reuseport_off_by_default():
     assert options["grpc.so_reuseport"] == 0
     assert options["grpc.max_receive_message_length"] == 16 * 1024 * 1024
     assert dict(ServerSettings(so_reuseport=True).grpc_options())["grpc.so_reuseport"] == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (":tok", "entry 1 has an empty caller name"),
+        ("cj:alpha, :tok", "entry 2 has an empty caller name"),
+        ("cj:", "entry 1 (caller 'cj') has an empty token"),
+        ("cj:alpha,,dashboard:beta", "entry 2 is empty"),
+        ("cj:alpha,", "entry 2 is empty"),
+        ("cj:alpha,dashboard:alpha", "repeats the token of caller 'cj'"),
+    ],
+)
+def test_malformed_auth_tokens_are_refused_at_start_naming_the_variable(monkeypatch, value, problem):
+    monkeypatch.setenv("RAS_AUTH_TOKENS", value)
+    with pytest.raises(ValidationError) as raised:
+        RasSettings()
+    message = str(raised.value)
+    assert "RAS_AUTH_TOKENS" in message and problem in message
+    assert "alpha" not in message.replace("'cj'", "") and "tok" not in message.replace("token", "")
+
+
+def test_each_server_names_its_own_token_variable(monkeypatch):
+    monkeypatch.setenv("LPS_AUTH_TOKENS", "cj:")
+    with pytest.raises(ValidationError, match="LPS_AUTH_TOKENS"):
+        LpsSettings()
+    with pytest.raises(ValidationError, match="CJ_AUTH_TOKENS"):
+        CjSettings(auth_tokens=":x")
