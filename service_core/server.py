@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 
 from service_core.interceptors import CallStack
 from service_core.metrics import GrpcServerMetrics, MetricsEndpoint, start_metrics_endpoint
+from service_core.request_checks import check_request
 from service_core.settings import ServerSettings
 
 log = logging.getLogger("service_core.server")
@@ -55,7 +56,7 @@ class GrpcServer:
         registry: CollectorRegistry | None = None,
         on_start: Sequence[Hook] = (),
         on_stop: Sequence[Hook] = (),
-        request_check: Callable[[Any], None] | None = None,
+        request_check: Callable[[Any], None] | None = check_request,
     ):
         self.name = name
         self.settings = settings
@@ -64,7 +65,9 @@ class GrpcServer:
         self.registry = registry or CollectorRegistry()
         self.on_start = list(on_start)
         self.on_stop = list(on_stop)
-        self.request_check = request_check  # see CallStack: run on every parsed business request
+        # Run on every parsed business request (see CallStack); by default the descriptor-driven
+        # checks of service_core.request_checks, so no server stores a NUL byte or an invalid time.
+        self.request_check = request_check
         self.health = health.aio.HealthServicer()
         self.port: int | None = None
         self.metrics_endpoint: MetricsEndpoint | None = None
