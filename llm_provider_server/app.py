@@ -19,7 +19,7 @@ from llm_provider_server.domain.manifest import Manifest
 from llm_provider_server.domain.mock_batch import MockBatchTiming
 from llm_provider_server.domain.mock_judge import MockConfig
 from llm_provider_server.domain.model import Provider
-from llm_provider_server.domain.resilience import BackoffPolicy, CircuitBreaker, RateLimiter
+from llm_provider_server.domain.resilience import CircuitBreaker, RateLimiter
 from llm_provider_server.executor import Executor, ProviderRuntime
 from llm_provider_server.metrics import LpsMetrics
 from llm_provider_server.providers.base import ProviderAdapter
@@ -30,6 +30,7 @@ from llm_provider_server.servicer import BatchJobServicer, LlmProviderServicer
 from llm_provider_server.settings import LpsSettings
 from llm_provider_server.store import BatchJobStore, LpsStore
 from service_core.db import Database
+from service_core.retry import RetryPolicy
 from service_core.server import GrpcServer, Service
 from service_core.settings import default_sqlite_url
 
@@ -80,6 +81,18 @@ def provider_adapters(settings: LpsSettings, clock) -> dict[Provider, ProviderAd
     return adapters
 
 
+def provider_retry_policy(settings: LpsSettings) -> RetryPolicy:
+    """Retries of failed provider calls: full jitter (spreads a burst of 429s apart), the vendor's
+    Retry-After as a floor, at most `max_attempts` calls per request."""
+    return RetryPolicy(
+        name="lps-provider-calls",
+        base_seconds=settings.retry_base_seconds,
+        cap_seconds=max(settings.retry_cap_seconds, settings.retry_base_seconds),
+        jitter=1.0,
+        max_attempts=settings.max_attempts,
+    )
+
+
 class LpsApp:
     """Everything one LPS process runs, built from one settings object."""
 
@@ -101,6 +114,7 @@ class LpsApp:
             default_ttl_seconds=settings.default_ttl_seconds,
             capacity=settings.queue_capacity,
             queue_full_retry_seconds=settings.queue_full_retry_seconds,
+            max_attempts=settings.max_attempts,
         )
         self.jobs = BatchJobStore(self.store)
         self.manifest = Manifest.load()
@@ -117,8 +131,14 @@ class LpsApp:
             )
             for provider, adapter in self.adapters.items()
         }
-        backoff = BackoffPolicy(settings.retry_base_seconds, settings.retry_cap_seconds, settings.max_attempts)
-        self.executor = Executor(runtimes, self.manifest, backoff, self.metrics, clock)
+        self.executor = Executor(
+            runtimes,
+            self.manifest,
+            provider_retry_policy(settings),
+            self.metrics,
+            clock,
+            timeouts={provider: settings.timeout_seconds(provider.value) for provider in Provider},
+        )
         self.worker = QueueWorker(self.store, self.jobs, self.executor, settings, self.metrics, clock)
         self.poller = BatchPoller(self.jobs, self.executor, settings, self.metrics, clock)
         self.service = ComparisonService(

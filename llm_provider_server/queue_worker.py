@@ -8,8 +8,16 @@ serial_bundle  claims the head of the queue and up to `bundle_max_items` compati
 batch_api      claims a compatible bundle of up to `batch_job_max_items` and hands it
                to the batch poller as one provider batch job.
 
+Every claim this worker holds is renewed by a heartbeat (every third of
+`claim_lease_seconds`) for as long as its work runs, so a slow call is never claimed
+and run again by this or another server; only a worker that stopped (died, or stalled
+past its lease) loses its claims. Finished attempts go to one writer that records
+them in batches: every result and retry that finished while the previous batch was
+being written goes into the next transaction (group commit).
+
 A maintenance loop ends expired requests (EXPIRED result), returns requests of a
-dead worker to the queue (lease lapsed) and publishes the queue depth.
+dead worker to the queue (lease lapsed; FAILED when that was their last allowed
+attempt) and publishes the queue depth.
 """
 
 from __future__ import annotations
@@ -24,10 +32,10 @@ from collections.abc import Callable, Coroutine, Sequence
 
 from llm_provider_server.domain.model import Outcome, Provider, ResultRecord
 from llm_provider_server.domain.resilience import BreakerState
-from llm_provider_server.executor import Attempt, Executor, failure_result, judge_call
+from llm_provider_server.executor import Attempt, Executor
 from llm_provider_server.metrics import LpsMetrics
 from llm_provider_server.settings import LpsSettings, QueueProcessingMode
-from llm_provider_server.store import BatchJobStore, ClaimedRequest, LpsStore
+from llm_provider_server.store import BatchJobStore, ClaimedRequest, LpsStore, Retry
 
 log = logging.getLogger("llm_provider_server.queue")
 
@@ -78,6 +86,11 @@ class QueueWorker:
         self._tasks: set[asyncio.Task] = set()
         self._in_flight: Counter[tuple[Provider, str]] = Counter()
         self._loops: list[asyncio.Task] = []
+        # Claims this worker holds and renews: claimed, not yet recorded or put back.
+        self.held: set[str] = set()
+        self._finished: list[Attempt] = []
+        self._finished_ready = asyncio.Event()
+        self._services: list[asyncio.Task] = []
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -91,6 +104,11 @@ class QueueWorker:
         self._loops = [
             asyncio.create_task(self._guard(dispatch), name="lps-dispatch"),
             asyncio.create_task(self._guard(self._maintain), name="lps-maintenance"),
+        ]
+        # The heartbeat and the writer outlive the loops: they serve attempts still running at stop.
+        self._services = [
+            asyncio.create_task(self._heartbeat(), name="lps-heartbeat"),
+            asyncio.create_task(self._write_outcomes(), name="lps-outcome-writer"),
         ]
 
     async def stop(self) -> None:
@@ -110,6 +128,12 @@ class QueueWorker:
                 task.cancel()
             if unfinished:
                 await asyncio.gather(*unfinished, return_exceptions=True)
+        # Record what finished, then stop renewing: claims of abandoned work lapse and are run again.
+        self._finished_ready.set()
+        for service in self._services:
+            service.cancel()
+        await asyncio.gather(*self._services, return_exceptions=True)
+        await self._flush()
 
     def wake(self) -> None:
         self._wake.set()
@@ -154,7 +178,7 @@ class QueueWorker:
         while self._running:
             now = self.clock()
             claimed_any = False
-            for provider, model in await self.store.queued_keys(now):
+            for provider, model in await self.store.queued_keys():
                 free = min(
                     self.settings.max_in_flight - self.in_flight_total,
                     self.settings.max_concurrency_per_model - self._in_flight[(provider, model)],
@@ -168,6 +192,7 @@ class QueueWorker:
                 )
                 if half_open and not claimed:
                     breaker.trial_in_flight = False
+                self.held.update(request.spec.request_id for request in claimed)
                 for request in claimed:
                     self._spawn(self._run_attempts([request]), (provider, model), 1)
                 claimed_any |= bool(claimed)
@@ -186,37 +211,72 @@ class QueueWorker:
             if not bundle:
                 await self._idle()
                 continue
+            self.held.update(request.spec.request_id for request in bundle)
             self._spawn(self._run_attempts(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
 
     async def _run_attempts(self, claimed: Sequence[ClaimedRequest]) -> None:
-        """Run requests (each isolated from the others' failures), then record every
-        outcome together and put retryable failures back with their backoff."""
+        """Run requests (each isolated from the others' failures) and hand every outcome to the
+        writer. `Executor.attempt` turns any exception into a recorded failure or a counted retry."""
         mode = self.mode.value if self.mode is not QueueProcessingMode.BATCH_API else "per_request"
         limit = asyncio.Semaphore(self.settings.max_concurrency_per_model)
 
-        async def one(request: ClaimedRequest) -> Attempt:
+        async def one(request: ClaimedRequest) -> None:
             async with limit:
-                return await self.executor.attempt(request, mode)
+                attempt = await self.executor.attempt(request, mode)
+            self._finished.append(attempt)
+            self._finished_ready.set()
 
-        attempts = await asyncio.gather(*(one(request) for request in claimed))
-        now = self.clock()
-        for attempt in attempts:
-            if attempt.retry_at is not None:
-                requeued = await self.store.requeue(
-                    self.worker_id, attempt.claimed.spec.request_id, attempt.retry_at, str(attempt.failure), now
-                )
-                if not requeued:  # cancelled meanwhile: it ends now, as cancelled
-                    await self._record_cancelled_retry(attempt, mode)
-        results = [a.result for a in attempts if a.result is not None]
-        recorded = await self.store.record_results(self.worker_id, results, self.clock())
-        observe_results(self.metrics, recorded, mode)
+        await asyncio.gather(*(one(request) for request in claimed))
 
-    async def _record_cancelled_retry(self, attempt: Attempt, mode: str) -> None:
-        assert attempt.failure is not None
-        call = judge_call(attempt.claimed, self.executor.manifest)
-        result = failure_result(call, attempt.claimed, attempt.failure, mode, self.clock())
-        recorded = await self.store.record_results(self.worker_id, [result], self.clock())
-        observe_results(self.metrics, recorded, mode)
+    # ---- recording outcomes and renewing claims -------------------------------------------
+
+    async def _write_outcomes(self) -> None:
+        while True:
+            await self._finished_ready.wait()
+            self._finished_ready.clear()
+            await self._flush()
+
+    async def _flush(self, tries: int = 3) -> None:
+        """Record every finished attempt in one transaction. Should the database refuse it `tries`
+        times, the claims are let go: their leases lapse and the requests run again, each run an
+        attempt counted against `max_attempts`."""
+        if not self._finished:
+            return
+        batch, self._finished = self._finished, []
+        results = [a.result for a in batch if a.result is not None]
+        retries = [
+            Retry(a.claimed.spec.request_id, a.retry_at, str(a.failure), a.fallback)
+            for a in batch
+            if a.retry_at is not None and a.fallback is not None
+        ]
+        for attempt in range(tries):
+            try:
+                recorded = await self.store.settle(self.worker_id, results, retries, self.clock())
+            except Exception:
+                log.exception("recording %d outcomes failed (try %d of %d)", len(batch), attempt + 1, tries)
+                await asyncio.sleep(0.2 * (attempt + 1))
+                continue
+            observe_results(self.metrics, recorded, self._mode_label(batch))
+            break
+        self.held.difference_update(a.claimed.spec.request_id for a in batch)
+        self._wake.set()
+
+    def _mode_label(self, batch: Sequence[Attempt]) -> str:
+        return batch[0].result.processing_mode if batch and batch[0].result else self.mode.value
+
+    async def _heartbeat(self) -> None:
+        lease = self.settings.claim_lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                lost = await self.store.renew_claims(self.worker_id, sorted(self.held), self.clock(), lease)
+            except Exception:
+                log.exception("renewing %d claims failed; trying again", len(self.held))
+                continue
+            if lost:
+                # Another worker may be running these now; ours will not be recorded (settle skips them).
+                log.warning("lost the claims of %d running requests", len(lost))
+                self.held.difference_update(lost)
 
     # ---- batch_api -----------------------------------------------------------------------
 
@@ -232,6 +292,7 @@ class QueueWorker:
             runtime = self.executor.runtimes[bundle[0].provider]
             if runtime.adapter.batch is None:
                 log.warning("provider %s has no batch API; running the bundle per request", bundle[0].provider)
+                self.held.update(request.spec.request_id for request in bundle)
                 self._spawn(self._run_attempts(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
                 continue
             job = await self.jobs.create_job_from_claims(bundle, self.worker_id, now)
