@@ -192,8 +192,7 @@ class QueueWorker:
                 )
                 if half_open and not claimed:
                     breaker.trial_in_flight = False
-                self.held.update(request.spec.request_id for request in claimed)
-                for request in claimed:
+                for request in self._not_running(claimed):
                     self._spawn(self._run_attempts([request]), (provider, model), 1)
                 claimed_any |= bool(claimed)
             if not claimed_any:
@@ -211,8 +210,18 @@ class QueueWorker:
             if not bundle:
                 await self._idle()
                 continue
-            self.held.update(request.spec.request_id for request in bundle)
-            self._spawn(self._run_attempts(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
+            bundle = self._not_running(bundle)
+            if bundle:
+                self._spawn(self._run_attempts(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
+
+    def _not_running(self, claimed: Sequence[ClaimedRequest]) -> list[ClaimedRequest]:
+        """Hold the new claims. A request already running here (its claim lapsed in a stall and this
+        worker claimed it again) is not started twice: the running attempt records its outcome."""
+        fresh = [request for request in claimed if request.spec.request_id not in self.held]
+        if len(fresh) < len(claimed):
+            log.warning("%d claimed requests are already running here", len(claimed) - len(fresh))
+        self.held.update(request.spec.request_id for request in fresh)
+        return fresh
 
     async def _run_attempts(self, claimed: Sequence[ClaimedRequest]) -> None:
         """Run requests (each isolated from the others' failures) and hand every outcome to the
@@ -292,8 +301,8 @@ class QueueWorker:
             runtime = self.executor.runtimes[bundle[0].provider]
             if runtime.adapter.batch is None:
                 log.warning("provider %s has no batch API; running the bundle per request", bundle[0].provider)
-                self.held.update(request.spec.request_id for request in bundle)
-                self._spawn(self._run_attempts(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
+                if bundle := self._not_running(bundle):
+                    self._spawn(self._run_attempts(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
                 continue
             job = await self.jobs.create_job_from_claims(bundle, self.worker_id, now)
             self.metrics.batch_jobs.labels(job.provider, job.model, "scheduled").inc()

@@ -429,7 +429,8 @@ class LpsStore(TransactionalStore):
         for result in results:
             if result.request_id not in rows:
                 continue
-            if rows[result.request_id] and result.outcome is not Outcome.CANCELLED:
+            # pop: one result per request, even if two attempts of it are in this batch
+            if rows.pop(result.request_id) and result.outcome is not Outcome.CANCELLED:
                 result = cancelled_result(result, now)
             recorded.append(result)
         await self._insert_results(connection, recorded, now)
