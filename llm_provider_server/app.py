@@ -81,6 +81,26 @@ def provider_adapters(settings: LpsSettings, clock) -> dict[Provider, ProviderAd
     return adapters
 
 
+def provider_runtime(settings: LpsSettings, provider: Provider, adapter: ProviderAdapter) -> ProviderRuntime:
+    """A provider's adapter with its circuit breaker and its request and token budgets (the mock,
+    and every provider under use_mock_llm, has no budgets)."""
+    requests = {
+        Provider.OPENAI: settings.openai_requests_per_minute,
+        Provider.ANTHROPIC: settings.anthropic_requests_per_minute,
+    }
+    tokens = {
+        Provider.OPENAI: settings.openai_tokens_per_minute,
+        Provider.ANTHROPIC: settings.anthropic_tokens_per_minute,
+    }
+    limited = not settings.use_mock_llm
+    return ProviderRuntime(
+        adapter,
+        CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_recovery_seconds),
+        RateLimiter(requests.get(provider, 0.0) if limited else 0.0),
+        RateLimiter(tokens.get(provider, 0.0) if limited else 0.0),
+    )
+
+
 def provider_retry_policy(settings: LpsSettings) -> RetryPolicy:
     """Retries of failed provider calls: full jitter (spreads a burst of 429s apart), the vendor's
     Retry-After as a floor, at most `max_attempts` calls per request."""
@@ -119,17 +139,8 @@ class LpsApp:
         self.jobs = BatchJobStore(self.store)
         self.manifest = Manifest.load()
         self.adapters = adapters or provider_adapters(settings, clock)
-        limits = {
-            Provider.OPENAI: settings.openai_requests_per_minute,
-            Provider.ANTHROPIC: settings.anthropic_requests_per_minute,
-        }
         runtimes = {
-            provider: ProviderRuntime(
-                adapter,
-                CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_recovery_seconds),
-                RateLimiter(0.0 if settings.use_mock_llm else limits.get(provider, 0.0)),
-            )
-            for provider, adapter in self.adapters.items()
+            provider: provider_runtime(settings, provider, adapter) for provider, adapter in self.adapters.items()
         }
         self.executor = Executor(
             runtimes,

@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from llm_provider_server.domain.manifest import Manifest, ModelInfo
 from llm_provider_server.domain.model import (
@@ -28,7 +28,7 @@ from llm_provider_server.domain.model import (
     Verdict,
 )
 from llm_provider_server.domain.prompt import RenderedPrompt, render
-from llm_provider_server.domain.resilience import BreakerState, CircuitBreaker, RateLimiter
+from llm_provider_server.domain.resilience import BreakerState, CircuitBreaker, RateLimiter, estimate_tokens
 from llm_provider_server.domain.validation import verdict_problem
 from llm_provider_server.metrics import LpsMetrics
 from llm_provider_server.providers.base import JudgeCall, ProviderAdapter
@@ -48,6 +48,7 @@ STATUS_OF_FAILURE = {
     "PROVIDER_REJECTED": "INVALID_ARGUMENT",
     "BATCH_ITEM_FAILED": "UNAVAILABLE",
     "MODEL_UNAVAILABLE": "FAILED_PRECONDITION",
+    "CIRCUIT_OPEN": "UNAVAILABLE",
 }
 # Failures that say the provider is unwell, and so count towards its circuit breaker.
 BREAKER_FAILURES = {"PROVIDER_UNAVAILABLE", "PROVIDER_TIMEOUT"}
@@ -71,7 +72,8 @@ def unexpected_failure(exc: BaseException) -> ProviderFailure:
 class ProviderRuntime:
     adapter: ProviderAdapter
     breaker: CircuitBreaker
-    limiter: RateLimiter
+    limiter: RateLimiter  # requests per minute
+    token_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0.0))  # tokens per minute
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class Attempt:
     failure: ProviderFailure | None = None
     # For a retry: the result that ends the request should it be cancelled before it runs again.
     fallback: ResultRecord | None = None
+    # False when no provider call was made (held back by an open circuit breaker): not an attempt.
+    counted: bool = True
 
 
 def judge_call(claimed: ClaimedRequest, manifest: Manifest) -> JudgeCall:
@@ -203,18 +207,25 @@ class Executor:
         self.rng = rng or random.Random()
         self.timeouts = timeouts or {}
 
-    async def _wait_for_rate_limit(self, runtime: ProviderRuntime) -> None:
+    async def _wait_for_rate_limits(self, runtime: ProviderRuntime, tokens: int) -> None:
         while (wait := runtime.limiter.wait_seconds(self.clock())) > 0:
+            await self.sleep(wait)
+        while (wait := runtime.token_limiter.wait_seconds(self.clock(), tokens)) > 0:
             await self.sleep(wait)
 
     async def attempt(self, claimed: ClaimedRequest, mode: str) -> Attempt:
-        """One provider call for a claimed request; never raises (but for cancellation)."""
+        """One provider call for a claimed request, under the provider's circuit breaker, rate limits
+        and timeout, the same in every processing mode. Never raises (but for cancellation)."""
         try:
             call = judge_call(claimed, self.manifest)
-        except ProviderFailure as failure:
+        except Exception as exc:  # a request that cannot be run at all
+            failure = exc if isinstance(exc, ProviderFailure) else unexpected_failure(exc)
             return Attempt(claimed, unrunnable_result(claimed, failure, mode, self.clock()), failure=failure)
         runtime = self.runtimes[claimed.provider]
-        await self._wait_for_rate_limit(runtime)
+        if not runtime.breaker.admit(self.clock()):
+            return self.hold(claimed, mode, call)
+        tokens = estimate_tokens(len(call.prompt.system) + len(call.prompt.user), claimed.spec.overrides.max_tokens)
+        await self._wait_for_rate_limits(runtime, tokens)
         started = self.clock()
         try:
             verdict = await self._judge(runtime, call)
@@ -228,6 +239,7 @@ class Executor:
         except Exception as exc:  # every failure must end in a result or a retry
             log.warning("provider call raised %s", type(exc).__name__, extra={"request_id": claimed.spec.request_id})
             return self._failed(runtime, call, claimed, unexpected_failure(exc), mode, self.clock() - started)
+        runtime.token_limiter.settle(tokens, verdict.usage.total_tokens)
         if runtime.breaker.state is not BreakerState.CLOSED:
             runtime.breaker.record_success()
             self.metrics.breaker_state.labels(claimed.provider.value).set(runtime.breaker.state)
@@ -235,6 +247,18 @@ class Executor:
         self.metrics.requests.labels(*labels, "succeeded").inc()
         self.metrics.call_seconds.labels(*labels).observe(latency)
         return Attempt(claimed, result)
+
+    def hold(self, claimed: ClaimedRequest, mode: str, call: JudgeCall | None = None) -> Attempt:
+        """The provider's breaker is open: no call; the request waits in the queue until the breaker
+        admits calls again, and this claim does not count as an attempt."""
+        runtime = self.runtimes[claimed.provider]
+        call = call or judge_call(claimed, self.manifest)
+        now = self.clock()
+        failure = ProviderFailure("CIRCUIT_OPEN", f"{claimed.provider.value} is failing; held back", retryable=True)
+        fallback = failure_result(call, claimed, failure, mode, now)
+        return Attempt(
+            claimed, retry_at=runtime.breaker.next_admission(now), failure=failure, fallback=fallback, counted=False
+        )
 
     async def _judge(self, runtime: ProviderRuntime, call: JudgeCall) -> Verdict:
         timeout = self.timeouts.get(call.model.provider)

@@ -29,6 +29,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
+from enum import StrEnum
 
 from llm_provider_server.domain.model import Outcome, Provider, ResultRecord
 from llm_provider_server.domain.resilience import BreakerState
@@ -38,6 +39,18 @@ from llm_provider_server.settings import LpsSettings, QueueProcessingMode
 from llm_provider_server.store import BatchJobStore, ClaimedRequest, LpsStore, Retry
 
 log = logging.getLogger("llm_provider_server.queue")
+
+
+class Claim(StrEnum):
+    TAKEN = "taken"  # claimed requests
+    EMPTY = "empty"  # had room, found nothing
+    FULL = "full"  # no room (or the breaker admits no call)
+    WAITING = "waiting"  # a few slots free: waiting a moment for more
+
+
+# How long the dispatcher and the writer wait for company: a few milliseconds, nothing beside a
+# provider call's seconds, but enough for calls that finish together to share one transaction.
+CLAIM_LINGER_SECONDS = 0.002
 
 
 # The seeds' `result` label values, so dashboards built for them keep working.
@@ -91,6 +104,7 @@ class QueueWorker:
         self._finished: list[Attempt] = []
         self._finished_ready = asyncio.Event()
         self._services: list[asyncio.Task] = []
+        self._short_since: dict[tuple[Provider, str], float] = {}
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -149,21 +163,24 @@ class QueueWorker:
                 log.exception("queue loop failed; restarting in 1 s")
                 await asyncio.sleep(1.0)
 
-    async def _idle(self) -> None:
+    async def _idle(self, seconds: float | None = None) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.settings.idle_poll_seconds)
+            await asyncio.wait_for(self._wake.wait(), seconds or self.settings.idle_poll_seconds)
         self._wake.clear()
 
     def _spawn(self, coroutine: Coroutine, key: tuple[Provider, str], count: int) -> None:
+        """Run claimed requests. They count as in flight until their outcomes are recorded (see
+        `_flush`), so that slots free in batches and the next claim takes a batch too."""
         self._in_flight[key] += count
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
 
         def done(finished: asyncio.Task) -> None:
             self._tasks.discard(finished)
-            self._in_flight[key] -= count
-            if not finished.cancelled() and finished.exception() is not None:
-                log.error("attempt task failed", exc_info=finished.exception())
+            if finished.cancelled() or finished.exception() is not None:
+                self._in_flight[key] -= count  # its attempts never reached the writer
+                if not finished.cancelled():
+                    log.error("attempt task failed", exc_info=finished.exception())
             self._wake.set()
 
         task.add_done_callback(done)
@@ -175,28 +192,47 @@ class QueueWorker:
     # ---- per_request ---------------------------------------------------------------------
 
     async def _dispatch_per_request(self) -> None:
+        """Claim per (provider, model) with work, up to its free slots. The models with work are
+        read every idle poll, and sooner when every known one has run dry."""
+        keys: list[tuple[Provider, str]] = []
+        keys_read_at = float("-inf")
         while self._running:
             now = self.clock()
-            claimed_any = False
-            for provider, model in await self.store.queued_keys():
-                free = min(
-                    self.settings.max_in_flight - self.in_flight_total,
-                    self.settings.max_concurrency_per_model - self._in_flight[(provider, model)],
-                )
-                breaker = self.executor.runtimes[provider].breaker
-                if free <= 0 or not breaker.allows(now):
-                    continue
-                half_open = breaker.state is BreakerState.HALF_OPEN
-                claimed = await self.store.claim_requests(
-                    self.worker_id, now, self.settings.claim_lease_seconds, 1 if half_open else free, provider, model
-                )
-                if half_open and not claimed:
-                    breaker.trial_in_flight = False
-                for request in self._not_running(claimed):
-                    self._spawn(self._run_attempts([request]), (provider, model), 1)
-                claimed_any |= bool(claimed)
-            if not claimed_any:
-                await self._idle()
+            if now - keys_read_at >= self.settings.idle_poll_seconds:
+                keys, keys_read_at = await self.store.queued_keys(), now
+            outcomes = {await self._claim_for(key, now) for key in keys}
+            if Claim.TAKEN in outcomes:
+                continue
+            if outcomes == {Claim.EMPTY} and now - keys_read_at >= CLAIM_LINGER_SECONDS:
+                keys_read_at = float("-inf")  # the known models ran dry: are there others?
+                continue
+            await self._idle(CLAIM_LINGER_SECONDS if Claim.WAITING in outcomes else None)
+
+    async def _claim_for(self, key: tuple[Provider, str], now: float) -> Claim:
+        """Claim for one model up to its free slots. A model with only a few slots free waits up to
+        CLAIM_LINGER_SECONDS for more: slots free in batches as outcomes are written together, and
+        one claim then takes them all; without it fast calls settle into one request a transaction."""
+        provider, model = key
+        free = min(
+            self.settings.max_in_flight - self.in_flight_total,
+            self.settings.max_concurrency_per_model - self._in_flight[key],
+        )
+        breaker = self.executor.runtimes[provider].breaker
+        if free <= 0 or not breaker.accepting(now):
+            self._short_since.pop(key, None)
+            return Claim.FULL
+        few = free < max(1, self.settings.max_concurrency_per_model // 4) and self._in_flight[key] > 0
+        if few and now - self._short_since.setdefault(key, now) < CLAIM_LINGER_SECONDS:
+            return Claim.WAITING
+        self._short_since.pop(key, None)
+        if breaker.state is BreakerState.HALF_OPEN:
+            free = 1  # one trial call
+        claimed = await self.store.claim_requests(
+            self.worker_id, now, self.settings.claim_lease_seconds, free, provider, model
+        )
+        for request in self._not_running(claimed):
+            self._spawn(self._run_attempts([request]), key, 1)
+        return Claim.TAKEN if claimed else Claim.EMPTY
 
     # ---- serial_bundle -------------------------------------------------------------------
 
@@ -229,19 +265,19 @@ class QueueWorker:
         mode = self.mode.value if self.mode is not QueueProcessingMode.BATCH_API else "per_request"
         limit = asyncio.Semaphore(self.settings.max_concurrency_per_model)
 
-        async def one(request: ClaimedRequest) -> None:
+        async def one(request: ClaimedRequest) -> Attempt:
             async with limit:
-                attempt = await self.executor.attempt(request, mode)
-            self._finished.append(attempt)
-            self._finished_ready.set()
+                return await self.executor.attempt(request, mode)
 
-        await asyncio.gather(*(one(request) for request in claimed))
+        self._finished.extend(await asyncio.gather(*(one(request) for request in claimed)))
+        self._finished_ready.set()
 
     # ---- recording outcomes and renewing claims -------------------------------------------
 
     async def _write_outcomes(self) -> None:
         while True:
             await self._finished_ready.wait()
+            await asyncio.sleep(CLAIM_LINGER_SECONDS)  # let attempts finishing together share the write
             self._finished_ready.clear()
             await self._flush()
 
@@ -254,7 +290,7 @@ class QueueWorker:
         batch, self._finished = self._finished, []
         results = [a.result for a in batch if a.result is not None]
         retries = [
-            Retry(a.claimed.spec.request_id, a.retry_at, str(a.failure), a.fallback)
+            Retry(a.claimed.spec.request_id, a.retry_at, str(a.failure), a.fallback, a.counted)
             for a in batch
             if a.retry_at is not None and a.fallback is not None
         ]
@@ -268,6 +304,8 @@ class QueueWorker:
             observe_results(self.metrics, recorded, self._mode_label(batch))
             break
         self.held.difference_update(a.claimed.spec.request_id for a in batch)
+        for attempt in batch:
+            self._in_flight[(attempt.claimed.provider, attempt.claimed.model)] -= 1
         self._wake.set()
 
     def _mode_label(self, batch: Sequence[Attempt]) -> str:
@@ -299,6 +337,10 @@ class QueueWorker:
                 await self._idle()
                 continue
             runtime = self.executor.runtimes[bundle[0].provider]
+            if not runtime.breaker.accepting(now):
+                # The provider is failing: the bundle waits in the queue (no attempt counted).
+                self._spawn(self._hold(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
+                continue
             if runtime.adapter.batch is None:
                 log.warning("provider %s has no batch API; running the bundle per request", bundle[0].provider)
                 if bundle := self._not_running(bundle):
@@ -308,6 +350,11 @@ class QueueWorker:
             self.metrics.batch_jobs.labels(job.provider, job.model, "scheduled").inc()
             self.metrics.batch_items.labels(job.provider, job.model).observe(job.item_count)
             log.info("batch job created", extra={"job_id": job.job_id, "items": job.item_count})
+
+    async def _hold(self, bundle: Sequence[ClaimedRequest]) -> None:
+        self.held.update(request.spec.request_id for request in bundle)
+        self._finished.extend(self.executor.hold(request, "batch_api") for request in bundle)
+        self._finished_ready.set()
 
     # ---- maintenance ---------------------------------------------------------------------
 

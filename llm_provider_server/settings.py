@@ -58,6 +58,9 @@ class LpsSettings(ServerSettings):
     anthropic_timeout_seconds: float = Field(default=0.0, ge=0)
     openai_requests_per_minute: float = Field(default=0.0, ge=0)
     anthropic_requests_per_minute: float = Field(default=0.0, ge=0)
+    # Tokens per minute (prompt estimated from its length, plus max_tokens); 0 = no limit.
+    openai_tokens_per_minute: float = Field(default=0.0, ge=0)
+    anthropic_tokens_per_minute: float = Field(default=0.0, ge=0)
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_recovery_seconds: float = Field(default=30.0, gt=0)
 
@@ -70,8 +73,8 @@ class LpsSettings(ServerSettings):
     max_attempts: int = Field(default=4, ge=1, le=20)
     retry_base_seconds: float = Field(default=1.0, gt=0)
     retry_cap_seconds: float = Field(default=60.0, ge=0)
-    max_in_flight: int = Field(default=64, ge=1)
-    max_concurrency_per_model: int = Field(default=8, ge=1)
+    max_in_flight: int = Field(default=128, ge=1)
+    max_concurrency_per_model: int = Field(default=32, ge=1)
     bundle_max_items: int = Field(default=64, ge=1, le=64)
     batch_job_max_items: int = Field(default=1000, ge=1, le=50_000)
     batch_poll_interval_seconds: float = Field(default=1.0, gt=0)

@@ -148,8 +148,15 @@ CAPACITY_LOCK_KEY = 0x4C505351  # "LPSQ"
 # ---- serialisation of domain records ---------------------------------------------------------
 
 
+def _shallow(record: Any) -> dict[str, Any]:
+    # dataclasses.asdict deep-copies every value; these records hold only JSON values one level down.
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+
+
 def spec_to_json(spec: ComparisonSpec) -> str:
-    return json.dumps(asdict(spec), sort_keys=True)
+    data = _shallow(spec)
+    data["overrides"] = _shallow(spec.overrides)
+    return json.dumps(data, sort_keys=True)
 
 
 def spec_from_json(raw: str) -> ComparisonSpec:
@@ -163,8 +170,10 @@ def spec_from_json(raw: str) -> ComparisonSpec:
 
 
 def result_to_json(result: ResultRecord) -> str:
-    data = asdict(result)
+    data = _shallow(result)
     data.pop("sequence")
+    data["usage"] = _shallow(result.usage)
+    data["error"] = _shallow(result.error) if result.error is not None else None
     return json.dumps(data, sort_keys=True)
 
 
@@ -209,6 +218,7 @@ class Retry:
     not_before: float
     error: str
     fallback: ResultRecord
+    counted: bool = True  # False: no provider call was made, so the claim gives its attempt back
 
 
 class LpsStore(TransactionalStore):
@@ -491,9 +501,18 @@ class LpsStore(TransactionalStore):
                         lease_until=None,
                         not_before=sa.bindparam("not_before"),
                         last_error=sa.bindparam("error"),
+                        attempts=r.attempts - sa.bindparam("uncounted", type_=sa.Integer),
                         updated_at=now,
                     ),
-                    [{"rid": x.request_id, "not_before": x.not_before, "error": x.error[:500]} for x in retries],
+                    [
+                        {
+                            "rid": x.request_id,
+                            "not_before": x.not_before,
+                            "error": x.error[:500],
+                            "uncounted": int(not x.counted),
+                        }
+                        for x in retries
+                    ],
                 )
                 # Retries that were not put back: cancelled meanwhile (their fallback ends them) or lost.
                 if requeued.rowcount != len(retries):

@@ -20,12 +20,12 @@ R = comparison_pb2.ComparisonResult
 
 @pytest.mark.parametrize("mode", ["per_request", "serial_bundle"])
 async def test_work_longer_than_the_lease_runs_once_on_two_servers(database_url, mode):
-    """Calls last four leases; the heartbeat keeps both servers' claims, so neither server
+    """Calls last three leases; the heartbeat keeps both servers' claims, so neither server
     claims the other's (or its own) running requests again."""
     slow = {
         "queue_processing_mode": mode,
-        "claim_lease_seconds": 0.3,
-        "mock_latency_ms": 1200,
+        "claim_lease_seconds": 0.8,
+        "mock_latency_ms": 2400,
         "max_concurrency_per_model": 4,
         "bundle_max_items": 4,
         "max_attempts": 4,
