@@ -269,7 +269,9 @@ class QueueWorker:
             async with limit:
                 return await self.executor.attempt(request, mode)
 
-        self._finished.extend(await asyncio.gather(*(one(request) for request in claimed)))
+        attempts = await asyncio.gather(*(one(request) for request in claimed))
+        # Only now read self._finished: the writer swaps in a fresh list while the calls run.
+        self._finished.extend(attempts)
         self._finished_ready.set()
 
     # ---- recording outcomes and renewing claims -------------------------------------------

@@ -97,3 +97,18 @@ async def test_capacity_holds_under_concurrent_submits(store):
     assert sum(accepted) == 10
     depth = await store.queue_depth()
     assert depth["queued"] + depth["processing"] == 10
+
+
+@pytest.mark.parametrize("mode", ["per_request", "serial_bundle"])
+async def test_a_burst_with_staggered_latencies_is_all_recorded_and_frees_every_slot(database_url, mode):
+    """Calls finish at different times while outcomes are being written: every outcome reaches the
+    writer (none is appended to a batch already taken), so slots and claims are all given back."""
+    async with lps(
+        database_url, queue_processing_mode=mode, mock_latency_ms=5, mock_latency_jitter_ms=40, bundle_max_items=16
+    ) as h:
+        await h.submit(*(comparison(f"b{i}") for i in range(300)))
+        results = await h.collect(300, timeout=120)
+        assert len({r.request_id for r in results}) == 300
+        assert all(r.outcome == R.OUTCOME_SUCCEEDED and r.attempts == 1 for r in results)
+        assert h.app.worker.in_flight_total == 0 and not h.app.worker.held
+        assert provider_calls(h) == 300
