@@ -105,6 +105,7 @@ class QueueWorker:
         self._finished_ready = asyncio.Event()
         self._services: list[asyncio.Task] = []
         self._short_since: dict[tuple[Provider, str], float] = {}
+        self._closing = False
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -143,11 +144,13 @@ class QueueWorker:
             if unfinished:
                 await asyncio.gather(*unfinished, return_exceptions=True)
         # Record what finished, then stop renewing: claims of abandoned work lapse and are run again.
+        self._closing = True
         self._finished_ready.set()
+        writer = self._services[1]
+        await asyncio.wait([writer], timeout=10)
         for service in self._services:
             service.cancel()
         await asyncio.gather(*self._services, return_exceptions=True)
-        await self._flush()
 
     def wake(self) -> None:
         self._wake.set()
@@ -279,9 +282,12 @@ class QueueWorker:
     async def _write_outcomes(self) -> None:
         while True:
             await self._finished_ready.wait()
-            await asyncio.sleep(CLAIM_LINGER_SECONDS)  # let attempts finishing together share the write
+            if not self._closing:
+                await asyncio.sleep(CLAIM_LINGER_SECONDS)  # let attempts finishing together share the write
             self._finished_ready.clear()
             await self._flush()
+            if self._closing and not self._finished:
+                return
 
     async def _flush(self, tries: int = 3) -> None:
         """Record every finished attempt in one transaction. Should the database refuse it `tries`
