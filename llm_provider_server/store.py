@@ -403,9 +403,8 @@ class LpsStore(TransactionalStore):
                 select = sa.select(r.provider, r.model).where(QUEUED_LITERAL)
                 if keys:
                     last_provider, last_model = keys[-1][0].value, keys[-1][1]
-                    select = select.where(
-                        sa.or_(r.provider > last_provider, sa.and_(r.provider == last_provider, r.model > last_model))
-                    )
+                    # A row-value comparison: both databases seek the index to it (an OR would scan).
+                    select = select.where(sa.tuple_(r.provider, r.model) > sa.tuple_(last_provider, last_model))
                 select = select.order_by(r.provider, r.model).limit(1)
                 row = (await connection.execute(select)).first()
                 if row is None:
