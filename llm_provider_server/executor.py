@@ -1,13 +1,21 @@
 """Runs one attempt of a claimed request against its provider and turns the answer
-into a result record, or a decision to retry later."""
+into a result record, or a decision to retry later.
+
+Whatever the provider call does, an attempt ends in a result or a retry: a
+`ProviderFailure` is classified by its code; a verdict of the wrong shape is an
+UNPARSEABLE_VERDICT; any other exception from the adapter (a reply it could not read,
+a network error it did not map) is an UNPARSEABLE_VERDICT or PROVIDER_UNAVAILABLE
+failure, retried within `max_attempts`. The call runs under the provider's timeout.
+Retries follow the named policy of `service_core.retry`."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from llm_provider_server.domain.manifest import Manifest, ModelInfo
 from llm_provider_server.domain.model import (
@@ -20,10 +28,14 @@ from llm_provider_server.domain.model import (
     Verdict,
 )
 from llm_provider_server.domain.prompt import RenderedPrompt, render
-from llm_provider_server.domain.resilience import BackoffPolicy, BreakerState, CircuitBreaker, RateLimiter
+from llm_provider_server.domain.resilience import BreakerState, CircuitBreaker, RateLimiter, estimate_tokens
+from llm_provider_server.domain.validation import verdict_problem
 from llm_provider_server.metrics import LpsMetrics
 from llm_provider_server.providers.base import JudgeCall, ProviderAdapter
 from llm_provider_server.store import ClaimedRequest
+from service_core.retry import RetryPolicy
+
+log = logging.getLogger("llm_provider_server.executor")
 
 # Failure reason -> canonical status code name carried in the result's google.rpc.Status.
 STATUS_OF_FAILURE = {
@@ -35,16 +47,33 @@ STATUS_OF_FAILURE = {
     "PROVIDER_AUTH": "UNAUTHENTICATED",
     "PROVIDER_REJECTED": "INVALID_ARGUMENT",
     "BATCH_ITEM_FAILED": "UNAVAILABLE",
+    "MODEL_UNAVAILABLE": "FAILED_PRECONDITION",
+    "CIRCUIT_OPEN": "UNAVAILABLE",
 }
 # Failures that say the provider is unwell, and so count towards its circuit breaker.
 BREAKER_FAILURES = {"PROVIDER_UNAVAILABLE", "PROVIDER_TIMEOUT"}
+# Exceptions an adapter raises when it could not read a reply (a shape it did not expect).
+READING_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, LookupError)
+
+
+def unexpected_failure(exc: BaseException) -> ProviderFailure:
+    """An exception the adapter did not turn into a ProviderFailure. Only its type is kept: its text
+    may quote the vendor's reply."""
+    if isinstance(exc, TimeoutError):
+        return ProviderFailure("PROVIDER_TIMEOUT", "the provider did not answer in time", retryable=True)
+    if isinstance(exc, READING_ERRORS):
+        return ProviderFailure(
+            "UNPARSEABLE_VERDICT", f"the provider's reply could not be read ({type(exc).__name__})", retryable=True
+        )
+    return ProviderFailure("PROVIDER_UNAVAILABLE", f"the provider call failed ({type(exc).__name__})", retryable=True)
 
 
 @dataclass
 class ProviderRuntime:
     adapter: ProviderAdapter
     breaker: CircuitBreaker
-    limiter: RateLimiter
+    limiter: RateLimiter  # requests per minute
+    token_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0.0))  # tokens per minute
 
 
 @dataclass(frozen=True)
@@ -55,11 +84,18 @@ class Attempt:
     result: ResultRecord | None = None
     retry_at: float | None = None
     failure: ProviderFailure | None = None
+    # For a retry: the result that ends the request should it be cancelled before it runs again.
+    fallback: ResultRecord | None = None
+    # False when no provider call was made (held back by an open circuit breaker): not an attempt.
+    counted: bool = True
 
 
 def judge_call(claimed: ClaimedRequest, manifest: Manifest) -> JudgeCall:
     model = manifest.get(claimed.provider, claimed.model)
-    assert model is not None, f"{claimed.provider}/{claimed.model} left the manifest"
+    if model is None:
+        raise ProviderFailure(
+            "MODEL_UNAVAILABLE", f"{claimed.provider.value}/{claimed.model} is no longer served", retryable=False
+        )
     return JudgeCall(spec=claimed.spec, prompt=render(claimed.spec), model=model, attempt=claimed.attempts)
 
 
@@ -155,48 +191,122 @@ class Executor:
         self,
         runtimes: dict[Provider, ProviderRuntime],
         manifest: Manifest,
-        backoff: BackoffPolicy,
+        retry: RetryPolicy,
         metrics: LpsMetrics,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        timeouts: dict[Provider, float] | None = None,
     ):
         self.runtimes = runtimes
         self.manifest = manifest
-        self.backoff = backoff
+        self.retry = retry
         self.metrics = metrics
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.timeouts = timeouts or {}
 
-    async def _wait_for_rate_limit(self, runtime: ProviderRuntime) -> None:
+    async def _wait_for_rate_limits(self, runtime: ProviderRuntime, tokens: int) -> None:
         while (wait := runtime.limiter.wait_seconds(self.clock())) > 0:
+            await self.sleep(wait)
+        while (wait := runtime.token_limiter.wait_seconds(self.clock(), tokens)) > 0:
             await self.sleep(wait)
 
     async def attempt(self, claimed: ClaimedRequest, mode: str) -> Attempt:
+        """One provider call for a claimed request, under the provider's circuit breaker, rate limits
+        and timeout, the same in every processing mode. Never raises (but for cancellation)."""
+        try:
+            call = judge_call(claimed, self.manifest)
+        except Exception as exc:  # a request that cannot be run at all
+            failure = exc if isinstance(exc, ProviderFailure) else unexpected_failure(exc)
+            return Attempt(claimed, unrunnable_result(claimed, failure, mode, self.clock()), failure=failure)
         runtime = self.runtimes[claimed.provider]
-        call = judge_call(claimed, self.manifest)
-        labels = (claimed.provider.value, claimed.model)
-        await self._wait_for_rate_limit(runtime)
+        if not runtime.breaker.admit(self.clock()):
+            return self.hold(claimed, mode, call)
+        tokens = estimate_tokens(len(call.prompt.system) + len(call.prompt.user), claimed.spec.overrides.max_tokens)
+        await self._wait_for_rate_limits(runtime, tokens)
         started = self.clock()
         try:
-            verdict = await runtime.adapter.judge(call)
-        except ProviderFailure as failure:
+            verdict = await self._judge(runtime, call)
+            problem = verdict_problem(verdict)
+            if problem is not None:
+                raise ProviderFailure("UNPARSEABLE_VERDICT", problem, retryable=True)
             latency = self.clock() - started
-            self.metrics.requests.labels(*labels, "failed").inc()
-            if failure.code in BREAKER_FAILURES:
-                runtime.breaker.record_failure(self.clock())
-                self.metrics.breaker_state.labels(claimed.provider.value).set(runtime.breaker.state)
-            if failure.retryable and self.backoff.can_retry(claimed.attempts):
-                delay = self.backoff.delay(claimed.attempts, failure.retry_after_seconds, self.rng)
-                self.metrics.retries.labels(claimed.provider.value, failure.code).inc()
-                return Attempt(claimed, retry_at=self.clock() + delay, failure=failure)
-            result = failure_result(call, claimed, failure, mode, self.clock(), latency)
-            return Attempt(claimed, result, failure=failure)
-        latency = self.clock() - started
+            result = success_result(call, claimed, verdict, call.model, latency, mode, self.clock())
+        except ProviderFailure as failure:
+            return self._failed(runtime, call, claimed, failure, mode, self.clock() - started)
+        except Exception as exc:  # every failure must end in a result or a retry
+            log.warning("provider call raised %s", type(exc).__name__, extra={"request_id": claimed.spec.request_id})
+            return self._failed(runtime, call, claimed, unexpected_failure(exc), mode, self.clock() - started)
+        runtime.token_limiter.settle(tokens, verdict.usage.total_tokens)
         if runtime.breaker.state is not BreakerState.CLOSED:
             runtime.breaker.record_success()
             self.metrics.breaker_state.labels(claimed.provider.value).set(runtime.breaker.state)
+        labels = (claimed.provider.value, claimed.model)
         self.metrics.requests.labels(*labels, "succeeded").inc()
         self.metrics.call_seconds.labels(*labels).observe(latency)
-        return Attempt(claimed, success_result(call, claimed, verdict, call.model, latency, mode, self.clock()))
+        return Attempt(claimed, result)
+
+    def hold(self, claimed: ClaimedRequest, mode: str, call: JudgeCall | None = None) -> Attempt:
+        """The provider's breaker is open: no call; the request waits in the queue until the breaker
+        admits calls again, and this claim does not count as an attempt."""
+        runtime = self.runtimes[claimed.provider]
+        call = call or judge_call(claimed, self.manifest)
+        now = self.clock()
+        failure = ProviderFailure("CIRCUIT_OPEN", f"{claimed.provider.value} is failing; held back", retryable=True)
+        fallback = failure_result(call, claimed, failure, mode, now)
+        return Attempt(
+            claimed, retry_at=runtime.breaker.next_admission(now), failure=failure, fallback=fallback, counted=False
+        )
+
+    async def _judge(self, runtime: ProviderRuntime, call: JudgeCall) -> Verdict:
+        timeout = self.timeouts.get(call.model.provider)
+        if not timeout:
+            return await runtime.adapter.judge(call)
+        try:
+            async with asyncio.timeout(timeout):
+                return await runtime.adapter.judge(call)
+        except TimeoutError as exc:
+            raise ProviderFailure("PROVIDER_TIMEOUT", f"no answer within {timeout:g} s", retryable=True) from exc
+
+    def _failed(
+        self,
+        runtime: ProviderRuntime,
+        call: JudgeCall,
+        claimed: ClaimedRequest,
+        failure: ProviderFailure,
+        mode: str,
+        latency: float,
+    ) -> Attempt:
+        self.metrics.requests.labels(claimed.provider.value, claimed.model, "failed").inc()
+        if failure.code in BREAKER_FAILURES:
+            runtime.breaker.record_failure(self.clock())
+            self.metrics.breaker_state.labels(claimed.provider.value).set(runtime.breaker.state)
+        elif runtime.breaker.state is BreakerState.HALF_OPEN:
+            # The trial call reached a provider that answered: it is up, whatever it answered.
+            runtime.breaker.record_success()
+            self.metrics.breaker_state.labels(claimed.provider.value).set(runtime.breaker.state)
+        result = failure_result(call, claimed, failure, mode, self.clock(), latency)
+        if failure.retryable and self.retry.can_retry(claimed.attempts):
+            delay = self.retry.delay(claimed.attempts, retry_after_seconds=failure.retry_after_seconds, rng=self.rng)
+            self.metrics.retries.labels(claimed.provider.value, failure.code).inc()
+            return Attempt(claimed, retry_at=self.clock() + delay, failure=failure, fallback=result)
+        return Attempt(claimed, result, failure=failure)
+
+
+def unrunnable_result(claimed: ClaimedRequest, failure: ProviderFailure, mode: str, now: float) -> ResultRecord:
+    """The result of a request that cannot be run at all (its model is no longer served)."""
+    result = base_result(
+        claimed.spec,
+        claimed.provider,
+        claimed.model,
+        None,
+        claimed.created_at,
+        claimed.attempts,
+        mode,
+        now,
+        Outcome.FAILED,
+    )
+    error = ResultError(STATUS_OF_FAILURE.get(failure.code, "UNAVAILABLE"), failure.code, failure.message[:500])
+    return replace(result, error=error)

@@ -8,8 +8,16 @@ serial_bundle  claims the head of the queue and up to `bundle_max_items` compati
 batch_api      claims a compatible bundle of up to `batch_job_max_items` and hands it
                to the batch poller as one provider batch job.
 
+Every claim this worker holds is renewed by a heartbeat (every third of
+`claim_lease_seconds`) for as long as its work runs, so a slow call is never claimed
+and run again by this or another server; only a worker that stopped (died, or stalled
+past its lease) loses its claims. Finished attempts go to one writer that records
+them in batches: every result and retry that finished while the previous batch was
+being written goes into the next transaction (group commit).
+
 A maintenance loop ends expired requests (EXPIRED result), returns requests of a
-dead worker to the queue (lease lapsed) and publishes the queue depth.
+dead worker to the queue (lease lapsed; FAILED when that was their last allowed
+attempt) and publishes the queue depth.
 """
 
 from __future__ import annotations
@@ -21,15 +29,28 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
+from enum import StrEnum
 
 from llm_provider_server.domain.model import Outcome, Provider, ResultRecord
 from llm_provider_server.domain.resilience import BreakerState
-from llm_provider_server.executor import Attempt, Executor, failure_result, judge_call
+from llm_provider_server.executor import Attempt, Executor
 from llm_provider_server.metrics import LpsMetrics
 from llm_provider_server.settings import LpsSettings, QueueProcessingMode
-from llm_provider_server.store import BatchJobStore, ClaimedRequest, LpsStore
+from llm_provider_server.store import BatchJobStore, ClaimedRequest, LpsStore, Retry
 
 log = logging.getLogger("llm_provider_server.queue")
+
+
+class Claim(StrEnum):
+    TAKEN = "taken"  # claimed requests
+    EMPTY = "empty"  # had room, found nothing
+    FULL = "full"  # no room (or the breaker admits no call)
+    WAITING = "waiting"  # a few slots free: waiting a moment for more
+
+
+# How long the dispatcher and the writer wait for company: a few milliseconds, nothing beside a
+# provider call's seconds, but enough for calls that finish together to share one transaction.
+CLAIM_LINGER_SECONDS = 0.002
 
 
 # The seeds' `result` label values, so dashboards built for them keep working.
@@ -78,6 +99,13 @@ class QueueWorker:
         self._tasks: set[asyncio.Task] = set()
         self._in_flight: Counter[tuple[Provider, str]] = Counter()
         self._loops: list[asyncio.Task] = []
+        # Claims this worker holds and renews: claimed, not yet recorded or put back.
+        self.held: set[str] = set()
+        self._finished: list[Attempt] = []
+        self._finished_ready = asyncio.Event()
+        self._services: list[asyncio.Task] = []
+        self._short_since: dict[tuple[Provider, str], float] = {}
+        self._closing = False
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -91,6 +119,11 @@ class QueueWorker:
         self._loops = [
             asyncio.create_task(self._guard(dispatch), name="lps-dispatch"),
             asyncio.create_task(self._guard(self._maintain), name="lps-maintenance"),
+        ]
+        # The heartbeat and the writer outlive the loops: they serve attempts still running at stop.
+        self._services = [
+            asyncio.create_task(self._heartbeat(), name="lps-heartbeat"),
+            asyncio.create_task(self._write_outcomes(), name="lps-outcome-writer"),
         ]
 
     async def stop(self) -> None:
@@ -110,6 +143,14 @@ class QueueWorker:
                 task.cancel()
             if unfinished:
                 await asyncio.gather(*unfinished, return_exceptions=True)
+        # Record what finished, then stop renewing: claims of abandoned work lapse and are run again.
+        self._closing = True
+        self._finished_ready.set()
+        writer = self._services[1]
+        await asyncio.wait([writer], timeout=10)
+        for service in self._services:
+            service.cancel()
+        await asyncio.gather(*self._services, return_exceptions=True)
 
     def wake(self) -> None:
         self._wake.set()
@@ -125,21 +166,24 @@ class QueueWorker:
                 log.exception("queue loop failed; restarting in 1 s")
                 await asyncio.sleep(1.0)
 
-    async def _idle(self) -> None:
+    async def _idle(self, seconds: float | None = None) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.settings.idle_poll_seconds)
+            await asyncio.wait_for(self._wake.wait(), seconds or self.settings.idle_poll_seconds)
         self._wake.clear()
 
     def _spawn(self, coroutine: Coroutine, key: tuple[Provider, str], count: int) -> None:
+        """Run claimed requests. They count as in flight until their outcomes are recorded (see
+        `_flush`), so that slots free in batches and the next claim takes a batch too."""
         self._in_flight[key] += count
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
 
         def done(finished: asyncio.Task) -> None:
             self._tasks.discard(finished)
-            self._in_flight[key] -= count
-            if not finished.cancelled() and finished.exception() is not None:
-                log.error("attempt task failed", exc_info=finished.exception())
+            if finished.cancelled() or finished.exception() is not None:
+                self._in_flight[key] -= count  # its attempts never reached the writer
+                if not finished.cancelled():
+                    log.error("attempt task failed", exc_info=finished.exception())
             self._wake.set()
 
         task.add_done_callback(done)
@@ -151,28 +195,47 @@ class QueueWorker:
     # ---- per_request ---------------------------------------------------------------------
 
     async def _dispatch_per_request(self) -> None:
+        """Claim per (provider, model) with work, up to its free slots. The models with work are
+        read every idle poll, and sooner when every known one has run dry."""
+        keys: list[tuple[Provider, str]] = []
+        keys_read_at = float("-inf")
         while self._running:
             now = self.clock()
-            claimed_any = False
-            for provider, model in await self.store.queued_keys(now):
-                free = min(
-                    self.settings.max_in_flight - self.in_flight_total,
-                    self.settings.max_concurrency_per_model - self._in_flight[(provider, model)],
-                )
-                breaker = self.executor.runtimes[provider].breaker
-                if free <= 0 or not breaker.allows(now):
-                    continue
-                half_open = breaker.state is BreakerState.HALF_OPEN
-                claimed = await self.store.claim_requests(
-                    self.worker_id, now, self.settings.claim_lease_seconds, 1 if half_open else free, provider, model
-                )
-                if half_open and not claimed:
-                    breaker.trial_in_flight = False
-                for request in claimed:
-                    self._spawn(self._run_attempts([request]), (provider, model), 1)
-                claimed_any |= bool(claimed)
-            if not claimed_any:
-                await self._idle()
+            if now - keys_read_at >= self.settings.idle_poll_seconds:
+                keys, keys_read_at = await self.store.queued_keys(), now
+            outcomes = {await self._claim_for(key, now) for key in keys}
+            if Claim.TAKEN in outcomes:
+                continue
+            if outcomes == {Claim.EMPTY} and now - keys_read_at >= CLAIM_LINGER_SECONDS:
+                keys_read_at = float("-inf")  # the known models ran dry: are there others?
+                continue
+            await self._idle(CLAIM_LINGER_SECONDS if Claim.WAITING in outcomes else None)
+
+    async def _claim_for(self, key: tuple[Provider, str], now: float) -> Claim:
+        """Claim for one model up to its free slots. A model with only a few slots free waits up to
+        CLAIM_LINGER_SECONDS for more: slots free in batches as outcomes are written together, and
+        one claim then takes them all; without it fast calls settle into one request a transaction."""
+        provider, model = key
+        free = min(
+            self.settings.max_in_flight - self.in_flight_total,
+            self.settings.max_concurrency_per_model - self._in_flight[key],
+        )
+        breaker = self.executor.runtimes[provider].breaker
+        if free <= 0 or not breaker.accepting(now):
+            self._short_since.pop(key, None)
+            return Claim.FULL
+        few = free < max(1, self.settings.max_concurrency_per_model // 4) and self._in_flight[key] > 0
+        if few and now - self._short_since.setdefault(key, now) < CLAIM_LINGER_SECONDS:
+            return Claim.WAITING
+        self._short_since.pop(key, None)
+        if breaker.state is BreakerState.HALF_OPEN:
+            free = 1  # one trial call
+        claimed = await self.store.claim_requests(
+            self.worker_id, now, self.settings.claim_lease_seconds, free, provider, model
+        )
+        for request in self._not_running(claimed):
+            self._spawn(self._run_attempts([request]), key, 1)
+        return Claim.TAKEN if claimed else Claim.EMPTY
 
     # ---- serial_bundle -------------------------------------------------------------------
 
@@ -186,11 +249,22 @@ class QueueWorker:
             if not bundle:
                 await self._idle()
                 continue
-            self._spawn(self._run_attempts(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
+            bundle = self._not_running(bundle)
+            if bundle:
+                self._spawn(self._run_attempts(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
+
+    def _not_running(self, claimed: Sequence[ClaimedRequest]) -> list[ClaimedRequest]:
+        """Hold the new claims. A request already running here (its claim lapsed in a stall and this
+        worker claimed it again) is not started twice: the running attempt records its outcome."""
+        fresh = [request for request in claimed if request.spec.request_id not in self.held]
+        if len(fresh) < len(claimed):
+            log.warning("%d claimed requests are already running here", len(claimed) - len(fresh))
+        self.held.update(request.spec.request_id for request in fresh)
+        return fresh
 
     async def _run_attempts(self, claimed: Sequence[ClaimedRequest]) -> None:
-        """Run requests (each isolated from the others' failures), then record every
-        outcome together and put retryable failures back with their backoff."""
+        """Run requests (each isolated from the others' failures) and hand every outcome to the
+        writer. `Executor.attempt` turns any exception into a recorded failure or a counted retry."""
         mode = self.mode.value if self.mode is not QueueProcessingMode.BATCH_API else "per_request"
         limit = asyncio.Semaphore(self.settings.max_concurrency_per_model)
 
@@ -199,24 +273,65 @@ class QueueWorker:
                 return await self.executor.attempt(request, mode)
 
         attempts = await asyncio.gather(*(one(request) for request in claimed))
-        now = self.clock()
-        for attempt in attempts:
-            if attempt.retry_at is not None:
-                requeued = await self.store.requeue(
-                    self.worker_id, attempt.claimed.spec.request_id, attempt.retry_at, str(attempt.failure), now
-                )
-                if not requeued:  # cancelled meanwhile: it ends now, as cancelled
-                    await self._record_cancelled_retry(attempt, mode)
-        results = [a.result for a in attempts if a.result is not None]
-        recorded = await self.store.record_results(self.worker_id, results, self.clock())
-        observe_results(self.metrics, recorded, mode)
+        # Only now read self._finished: the writer swaps in a fresh list while the calls run.
+        self._finished.extend(attempts)
+        self._finished_ready.set()
 
-    async def _record_cancelled_retry(self, attempt: Attempt, mode: str) -> None:
-        assert attempt.failure is not None
-        call = judge_call(attempt.claimed, self.executor.manifest)
-        result = failure_result(call, attempt.claimed, attempt.failure, mode, self.clock())
-        recorded = await self.store.record_results(self.worker_id, [result], self.clock())
-        observe_results(self.metrics, recorded, mode)
+    # ---- recording outcomes and renewing claims -------------------------------------------
+
+    async def _write_outcomes(self) -> None:
+        while True:
+            await self._finished_ready.wait()
+            if not self._closing:
+                await asyncio.sleep(CLAIM_LINGER_SECONDS)  # let attempts finishing together share the write
+            self._finished_ready.clear()
+            await self._flush()
+            if self._closing and not self._finished:
+                return
+
+    async def _flush(self, tries: int = 3) -> None:
+        """Record every finished attempt in one transaction. Should the database refuse it `tries`
+        times, the claims are let go: their leases lapse and the requests run again, each run an
+        attempt counted against `max_attempts`."""
+        if not self._finished:
+            return
+        batch, self._finished = self._finished, []
+        results = [a.result for a in batch if a.result is not None]
+        retries = [
+            Retry(a.claimed.spec.request_id, a.retry_at, str(a.failure), a.fallback, a.counted)
+            for a in batch
+            if a.retry_at is not None and a.fallback is not None
+        ]
+        for attempt in range(tries):
+            try:
+                recorded = await self.store.settle(self.worker_id, results, retries, self.clock())
+            except Exception:
+                log.exception("recording %d outcomes failed (try %d of %d)", len(batch), attempt + 1, tries)
+                await asyncio.sleep(0.2 * (attempt + 1))
+                continue
+            observe_results(self.metrics, recorded, self._mode_label(batch))
+            break
+        self.held.difference_update(a.claimed.spec.request_id for a in batch)
+        for attempt in batch:
+            self._in_flight[(attempt.claimed.provider, attempt.claimed.model)] -= 1
+        self._wake.set()
+
+    def _mode_label(self, batch: Sequence[Attempt]) -> str:
+        return batch[0].result.processing_mode if batch and batch[0].result else self.mode.value
+
+    async def _heartbeat(self) -> None:
+        lease = self.settings.claim_lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                lost = await self.store.renew_claims(self.worker_id, sorted(self.held), self.clock(), lease)
+            except Exception:
+                log.exception("renewing %d claims failed; trying again", len(self.held))
+                continue
+            if lost:
+                # Another worker may be running these now; ours will not be recorded (settle skips them).
+                log.warning("lost the claims of %d running requests", len(lost))
+                self.held.difference_update(lost)
 
     # ---- batch_api -----------------------------------------------------------------------
 
@@ -230,14 +345,24 @@ class QueueWorker:
                 await self._idle()
                 continue
             runtime = self.executor.runtimes[bundle[0].provider]
+            if not runtime.breaker.accepting(now):
+                # The provider is failing: the bundle waits in the queue (no attempt counted).
+                self._spawn(self._hold(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
+                continue
             if runtime.adapter.batch is None:
                 log.warning("provider %s has no batch API; running the bundle per request", bundle[0].provider)
-                self._spawn(self._run_attempts(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
+                if bundle := self._not_running(bundle):
+                    self._spawn(self._run_attempts(bundle), (bundle[0].provider, bundle[0].model), len(bundle))
                 continue
             job = await self.jobs.create_job_from_claims(bundle, self.worker_id, now)
             self.metrics.batch_jobs.labels(job.provider, job.model, "scheduled").inc()
             self.metrics.batch_items.labels(job.provider, job.model).observe(job.item_count)
             log.info("batch job created", extra={"job_id": job.job_id, "items": job.item_count})
+
+    async def _hold(self, bundle: Sequence[ClaimedRequest]) -> None:
+        self.held.update(request.spec.request_id for request in bundle)
+        self._finished.extend(self.executor.hold(request, "batch_api") for request in bundle)
+        self._finished_ready.set()
 
     # ---- maintenance ---------------------------------------------------------------------
 

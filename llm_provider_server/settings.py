@@ -53,8 +53,14 @@ class LpsSettings(ServerSettings):
     )
     anthropic_base_url: str = ""
     provider_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Per-provider timeouts of one call; 0 = provider_timeout_seconds.
+    openai_timeout_seconds: float = Field(default=0.0, ge=0)
+    anthropic_timeout_seconds: float = Field(default=0.0, ge=0)
     openai_requests_per_minute: float = Field(default=0.0, ge=0)
     anthropic_requests_per_minute: float = Field(default=0.0, ge=0)
+    # Tokens per minute (prompt estimated from its length, plus max_tokens); 0 = no limit.
+    openai_tokens_per_minute: float = Field(default=0.0, ge=0)
+    anthropic_tokens_per_minute: float = Field(default=0.0, ge=0)
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_recovery_seconds: float = Field(default=30.0, gt=0)
 
@@ -65,10 +71,10 @@ class LpsSettings(ServerSettings):
     default_ttl_seconds: float = Field(default=4 * 3600, gt=0)
     claim_lease_seconds: float = Field(default=300.0, gt=0)
     max_attempts: int = Field(default=4, ge=1, le=20)
-    retry_base_seconds: float = Field(default=1.0, ge=0)
+    retry_base_seconds: float = Field(default=1.0, gt=0)
     retry_cap_seconds: float = Field(default=60.0, ge=0)
-    max_in_flight: int = Field(default=64, ge=1)
-    max_concurrency_per_model: int = Field(default=8, ge=1)
+    max_in_flight: int = Field(default=128, ge=1)
+    max_concurrency_per_model: int = Field(default=32, ge=1)
     bundle_max_items: int = Field(default=64, ge=1, le=64)
     batch_job_max_items: int = Field(default=1000, ge=1, le=50_000)
     batch_poll_interval_seconds: float = Field(default=1.0, gt=0)
@@ -104,6 +110,11 @@ class LpsSettings(ServerSettings):
         if not codes or not all(c.isdigit() and 400 <= int(c) <= 599 for c in codes):
             raise ValueError("mock_error_codes must be comma-separated HTTP error statuses, e.g. 429,503")
         return value
+
+    def timeout_seconds(self, provider: str) -> float:
+        """How long one call to `provider` may take, in every processing mode."""
+        own = {"openai": self.openai_timeout_seconds, "anthropic": self.anthropic_timeout_seconds}.get(provider, 0.0)
+        return own or self.provider_timeout_seconds
 
     def error_codes(self) -> tuple[int, ...]:
         return tuple(int(c) for c in self.mock_error_codes.split(",") if c.strip())

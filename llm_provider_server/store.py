@@ -17,6 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
 
 from llm_provider_server.domain.batch_job import JobRecord, JobState, RequestCounts
 from llm_provider_server.domain.bundling import bundle_key
@@ -107,13 +109,54 @@ jobs_table = sa.Table(
 )
 
 ACTIVE = (RequestStatus.QUEUED.value, RequestStatus.PROCESSING.value)
+# Literal (not bound) status terms: a partial index is used only when the query names its predicate.
+QUEUED_LITERAL = sa.text("lps_requests.status = 'queued'")
+PROCESSING_LITERAL = sa.text("lps_requests.status = 'processing'")
+ACTIVE_LITERAL = sa.text("lps_requests.status IN ('queued', 'processing')")
+
+
+class NotAnIndexTerm(ColumnElement):
+    """`+column` on SQLite: the documented way to keep its planner from choosing an index by this
+    term (without statistics it would search the expiry or batch-job index and then sort); the
+    claim indexes then serve the ORDER BY. Other databases get the column unchanged."""
+
+    inherit_cache = True
+
+    def __init__(self, column: sa.Column) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(NotAnIndexTerm)
+def _plain(element: NotAnIndexTerm, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
+
+
+@compiles(NotAnIndexTerm, "sqlite")
+def _unary_plus(element: NotAnIndexTerm, compiler: Any, **kw: Any) -> str:
+    return "+" + compiler.process(element.column, **kw)
+
+
+def not_an_index_term(column: Any) -> Any:
+    return NotAnIndexTerm(column)
+
+
+# Key of the PostgreSQL advisory lock that serialises capacity checks of concurrent submits.
+CAPACITY_LOCK_KEY = 0x4C505351  # "LPSQ"
 
 
 # ---- serialisation of domain records ---------------------------------------------------------
 
 
+def _shallow(record: Any) -> dict[str, Any]:
+    # dataclasses.asdict deep-copies every value; these records hold only JSON values one level down.
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+
+
 def spec_to_json(spec: ComparisonSpec) -> str:
-    return json.dumps(asdict(spec), sort_keys=True)
+    data = _shallow(spec)
+    data["overrides"] = _shallow(spec.overrides)
+    return json.dumps(data, sort_keys=True)
 
 
 def spec_from_json(raw: str) -> ComparisonSpec:
@@ -127,8 +170,10 @@ def spec_from_json(raw: str) -> ComparisonSpec:
 
 
 def result_to_json(result: ResultRecord) -> str:
-    data = asdict(result)
+    data = _shallow(result)
     data.pop("sequence")
+    data["usage"] = _shallow(result.usage)
+    data["error"] = _shallow(result.error) if result.error is not None else None
     return json.dumps(data, sort_keys=True)
 
 
@@ -164,17 +209,49 @@ class ClaimedRequest:
     batch_job_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Retry:
+    """A claimed request to put back in the queue until `not_before`; `fallback` is its result
+    should it have been cancelled meanwhile."""
+
+    request_id: str
+    not_before: float
+    error: str
+    fallback: ResultRecord
+    counted: bool = True  # False: no provider call was made, so the claim gives its attempt back
+
+
 class LpsStore(TransactionalStore):
     def __init__(
-        self, engine: AsyncEngine, *, default_ttl_seconds: float, capacity: int, queue_full_retry_seconds: float = 5.0
+        self,
+        engine: AsyncEngine,
+        *,
+        default_ttl_seconds: float,
+        capacity: int,
+        queue_full_retry_seconds: float = 5.0,
+        max_attempts: int = 4,
     ):
         super().__init__(engine)
         self.default_ttl_seconds = default_ttl_seconds
         self.capacity = capacity
         self.queue_full_retry_seconds = queue_full_retry_seconds
+        self.max_attempts = max_attempts
 
     def _locked(self, select: sa.Select) -> sa.Select:
         return select if self.sqlite else select.with_for_update(skip_locked=True)
+
+    async def active_count(self, connection: AsyncConnection) -> int:
+        """Requests queued or running (what the capacity bounds), counted from the index of active rows."""
+        select = sa.select(sa.func.count()).select_from(requests_table).where(ACTIVE_LITERAL)
+        return (await connection.execute(select)).scalar_one()
+
+    async def lock_capacity(self, connection: AsyncConnection) -> None:
+        """Serialise capacity checks until this transaction ends. On PostgreSQL two submits that
+        count the active requests at once would both see room (READ COMMITTED) and together overfill
+        the queue; the advisory lock makes the second count wait for the first insert. SQLite's
+        transactions already run one at a time."""
+        if not self.sqlite:
+            await connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CAPACITY_LOCK_KEY})
 
     # ---- submission ----------------------------------------------------------------------
 
@@ -183,6 +260,7 @@ class LpsStore(TransactionalStore):
         acceptance; when the queue cannot take all new requests, none is accepted."""
         ids = [item.spec.request_id for item in new]
         async with self.transaction() as connection:
+            await self.lock_capacity(connection)
             existing = {
                 row.request_id: row
                 for row in (
@@ -194,11 +272,7 @@ class LpsStore(TransactionalStore):
                 ).all()
             }
             fresh = [item for item in new if item.spec.request_id not in existing]
-            active = (
-                await connection.execute(
-                    sa.select(sa.func.count()).select_from(requests_table).where(requests_table.c.status.in_(ACTIVE))
-                )
-            ).scalar_one()
+            active = await self.active_count(connection)
             if fresh and active + len(fresh) > self.capacity:
                 raise ResourceExhausted(
                     f"queue is full ({active} of {self.capacity} requests active); nothing from this call was accepted",
@@ -252,13 +326,15 @@ class LpsStore(TransactionalStore):
 
     # ---- claiming ------------------------------------------------------------------------
 
-    def _claimable(self, now: float) -> sa.Select:
+    def _claimable(self, now: float, *columns: Any) -> sa.Select:
+        """Due, queued requests in dispatch order. The status and batch-job terms are literals so
+        that both databases use the partial indexes of queued rows (migration 0002): the scan walks
+        an index in this order, filters on columns stored in the index and stops at its limit, so a
+        claim touches the rows it returns, not the queue behind them."""
         r = requests_table.c
         return (
-            sa.select(r.request_id)
-            .where(
-                r.status == RequestStatus.QUEUED.value, r.not_before <= now, r.expire_at > now, r.batch_job_id.is_(None)
-            )
+            sa.select(r.request_id, *columns)
+            .where(QUEUED_LITERAL, r.not_before <= now, not_an_index_term(r.expire_at) > now)
             .order_by(r.priority.desc(), r.created_at, r.request_id)
         )
 
@@ -297,11 +373,13 @@ class LpsStore(TransactionalStore):
         provider: Provider | None = None,
         model: str | None = None,
     ) -> list[ClaimedRequest]:
-        select = self._claimable(now).limit(limit)
-        if provider is not None:
-            select = select.where(requests_table.c.provider == provider.value)
-        if model is not None:
-            select = select.where(requests_table.c.model == model)
+        if provider is not None and model is not None:
+            select = self._claimable(now).where(
+                requests_table.c.provider == provider.value, requests_table.c.model == model
+            )
+        else:
+            select = self._claimable(now)
+        select = select.limit(limit)
         async with self.transaction() as connection:
             return await self._claim(connection, self._locked(select), worker, now, lease)
 
@@ -309,31 +387,29 @@ class LpsStore(TransactionalStore):
         """The head of the queue and up to cap-1 compatible requests, in one transaction."""
         r = requests_table.c
         async with self.transaction() as connection:
-            head = (
-                await connection.execute(self._locked(self._claimable(now).add_columns(r.bundle_key).limit(1)))
-            ).first()
+            head = (await connection.execute(self._locked(self._claimable(now, r.bundle_key).limit(1)))).first()
             if head is None:
                 return []
             select = self._claimable(now).where(r.bundle_key == head.bundle_key).limit(cap)
             return await self._claim(connection, self._locked(select), worker, now, lease)
 
-    async def queued_keys(self, now: float) -> list[tuple[Provider, str]]:
-        """(provider, model) pairs that have claimable work."""
+    async def queued_keys(self) -> list[tuple[Provider, str]]:
+        """(provider, model) pairs with queued work: a loose index scan, one index probe per pair,
+        so its cost is the number of pairs, never the depth of the queue."""
         r = requests_table.c
+        keys: list[tuple[Provider, str]] = []
         async with self.engine.connect() as connection:
-            rows = (
-                await connection.execute(
-                    sa.select(r.provider, r.model)
-                    .distinct()
-                    .where(
-                        r.status == RequestStatus.QUEUED.value,
-                        r.not_before <= now,
-                        r.expire_at > now,
-                        r.batch_job_id.is_(None),
-                    )
-                )
-            ).all()
-        return [(Provider(row.provider), row.model) for row in rows]
+            while True:
+                select = sa.select(r.provider, r.model).where(QUEUED_LITERAL)
+                if keys:
+                    last_provider, last_model = keys[-1][0].value, keys[-1][1]
+                    # A row-value comparison: both databases seek the index to it (an OR would scan).
+                    select = select.where(sa.tuple_(r.provider, r.model) > sa.tuple_(last_provider, last_model))
+                select = select.order_by(r.provider, r.model).limit(1)
+                row = (await connection.execute(select)).first()
+                if row is None:
+                    return keys
+                keys.append((Provider(row.provider), row.model))
 
     # ---- outcomes ------------------------------------------------------------------------
 
@@ -362,7 +438,8 @@ class LpsStore(TransactionalStore):
         for result in results:
             if result.request_id not in rows:
                 continue
-            if rows[result.request_id] and result.outcome is not Outcome.CANCELLED:
+            # pop: one result per request, even if two attempts of it are in this batch
+            if rows.pop(result.request_id) and result.outcome is not Outcome.CANCELLED:
                 result = cancelled_result(result, now)
             recorded.append(result)
         await self._insert_results(connection, recorded, now)
@@ -396,36 +473,78 @@ class LpsStore(TransactionalStore):
                 .values(status=outcome.value, claimed_by=None, lease_until=None, updated_at=now)
             )
 
-    async def requeue(self, worker: str, request_id: str, not_before: float, error: str, now: float) -> bool:
-        """Put a claimed request back for a later attempt (a retryable failure)."""
+    async def settle(
+        self, worker: str, results: Sequence[ResultRecord], retries: Sequence[Retry], now: float
+    ) -> list[ResultRecord]:
+        """A worker's finished attempts in one transaction: results are recorded, retryable failures go
+        back to the queue with their backoff. A retry of a request cancelled meanwhile ends it
+        CANCELLED (its fallback result, turned into a cancellation). Requests whose claim the worker
+        lost are skipped. Returns the results recorded."""
+        if not results and not retries:
+            return []
         r = requests_table.c
         async with self.transaction() as connection:
-            updated = await connection.execute(
-                requests_table.update()
-                .where(
-                    r.request_id == request_id,
-                    r.claimed_by == worker,
-                    r.status == RequestStatus.PROCESSING.value,
-                    r.cancel_requested.is_(False),
+            recorded: list[ResultRecord] = []
+            if retries:
+                requeued = await connection.execute(
+                    requests_table.update()
+                    .where(
+                        r.request_id == sa.bindparam("rid"),
+                        r.claimed_by == worker,
+                        PROCESSING_LITERAL,
+                        r.cancel_requested.is_(False),
+                    )
+                    .values(
+                        status=RequestStatus.QUEUED.value,
+                        claimed_by=None,
+                        lease_until=None,
+                        not_before=sa.bindparam("not_before"),
+                        last_error=sa.bindparam("error"),
+                        attempts=r.attempts - sa.bindparam("uncounted", type_=sa.Integer),
+                        updated_at=now,
+                    ),
+                    [
+                        {
+                            "rid": x.request_id,
+                            "not_before": x.not_before,
+                            "error": x.error[:500],
+                            "uncounted": int(not x.counted),
+                        }
+                        for x in retries
+                    ],
                 )
-                .values(
-                    status=RequestStatus.QUEUED.value,
-                    claimed_by=None,
-                    lease_until=None,
-                    not_before=not_before,
-                    last_error=error,
-                    updated_at=now,
+                # Retries that were not put back: cancelled meanwhile (their fallback ends them) or lost.
+                if requeued.rowcount != len(retries):
+                    results = [*results, *(x.fallback for x in retries)]
+            recorded = await self.record_results(worker, results, now, connection)
+        if recorded:
+            await self.notify()
+        return recorded
+
+    async def renew_claims(self, worker: str, request_ids: Sequence[str], now: float, lease: float) -> set[str]:
+        """Heartbeat: extend the leases of the claims this worker is still running. Returns the ids
+        whose claim it no longer holds (released after a stall, or taken by another worker)."""
+        if not request_ids:
+            return set()
+        r = requests_table.c
+        held: set[str] = set()
+        async with self.transaction() as connection:
+            for start in range(0, len(request_ids), 500):
+                chunk = list(request_ids[start : start + 500])
+                rows = await connection.execute(
+                    requests_table.update()
+                    .where(r.request_id.in_(chunk), r.claimed_by == worker, PROCESSING_LITERAL)
+                    .values(lease_until=now + lease)
+                    .returning(r.request_id)
                 )
-            )
-        return updated.rowcount == 1
+                held.update(rows.scalars().all())
+        return set(request_ids) - held
 
     async def expire_due(self, now: float, limit: int = 500) -> list[ResultRecord]:
         """Queued requests past their time to live end EXPIRED."""
         r = requests_table.c
         async with self.transaction() as connection:
-            select = self._locked(
-                sa.select(r.request_id).where(r.status == RequestStatus.QUEUED.value, r.expire_at <= now).limit(limit)
-            )
+            select = self._locked(sa.select(r.request_id).where(QUEUED_LITERAL, r.expire_at <= now).limit(limit))
             rows = (
                 await connection.execute(
                     requests_table.update()
@@ -451,16 +570,54 @@ class LpsStore(TransactionalStore):
             await self.notify()
         return results
 
-    async def release_stale_claims(self, now: float) -> int:
-        """Requests whose worker died (lease lapsed) go back to the queue."""
+    async def release_stale_claims(self, now: float, limit: int = 500) -> int:
+        """Requests whose worker stopped renewing its claim (it died or stalled) go back to the queue,
+        unless that claim was their last allowed attempt: those end FAILED (WORKER_LOST), so that no
+        request is ever attempted more than `max_attempts` times."""
         r = requests_table.c
         async with self.transaction() as connection:
-            released = await connection.execute(
-                requests_table.update()
-                .where(r.status == RequestStatus.PROCESSING.value, r.batch_job_id.is_(None), r.lease_until < now)
-                .values(status=RequestStatus.QUEUED.value, claimed_by=None, lease_until=None, updated_at=now)
-            )
-        return released.rowcount
+            stale = (
+                await connection.execute(
+                    self._locked(
+                        sa.select(r.request_id, r.attempts)
+                        .where(PROCESSING_LITERAL, r.lease_until < now, not_an_index_term(r.batch_job_id).is_(None))
+                        .limit(limit)
+                    )
+                )
+            ).all()
+            spent = [row.request_id for row in stale if row.attempts >= self.max_attempts]
+            again = [row.request_id for row in stale if row.attempts < self.max_attempts]
+            if again:
+                await connection.execute(
+                    requests_table.update()
+                    .where(r.request_id.in_(again), PROCESSING_LITERAL, r.lease_until < now)
+                    .values(status=RequestStatus.QUEUED.value, claimed_by=None, lease_until=None, updated_at=now)
+                )
+            results = []
+            if spent:
+                rows = (
+                    await connection.execute(
+                        sa.select(r.spec_json, r.provider, r.model, r.created_at, r.attempts, r.cancel_requested).where(
+                            r.request_id.in_(spent)
+                        )
+                    )
+                ).all()
+                results = [
+                    terminal_result(
+                        spec_from_json(row.spec_json),
+                        Provider(row.provider),
+                        row.model,
+                        row.created_at,
+                        row.attempts,
+                        Outcome.CANCELLED if row.cancel_requested else Outcome.FAILED,
+                        now,
+                    )
+                    for row in rows
+                ]
+                await self._insert_results(connection, results, now)
+        if results:
+            await self.notify()
+        return len(again) + len(results)
 
     async def cancel(self, request_id: str, now: float) -> StoredRequest | None:
         """Queued: ends CANCELLED now. Running: ends CANCELLED when its call returns.
@@ -522,9 +679,7 @@ class LpsStore(TransactionalStore):
         r = requests_table.c
         async with self.engine.connect() as connection:
             rows = (
-                await connection.execute(
-                    sa.select(r.status, sa.func.count()).where(r.status.in_(ACTIVE)).group_by(r.status)
-                )
+                await connection.execute(sa.select(r.status, sa.func.count()).where(ACTIVE_LITERAL).group_by(r.status))
             ).all()
         depth = dict.fromkeys(ACTIVE, 0)
         depth.update({row[0]: row[1] for row in rows})
@@ -616,6 +771,11 @@ def terminal_result(
             "DEADLINE_EXCEEDED", "REQUEST_EXPIRED", "the request's time to live passed before it was judged"
         ),
         Outcome.CANCELLED: ResultError("CANCELLED", "REQUEST_CANCELLED", "the request was cancelled"),
+        Outcome.FAILED: ResultError(
+            "UNAVAILABLE",
+            "WORKER_LOST",
+            "the worker running the request's last allowed attempt stopped before recording an outcome",
+        ),
     }[outcome]
     return ResultRecord(
         request_id=spec.request_id,

@@ -1,39 +1,27 @@
-"""Retry backoff, a circuit breaker and a requests-per-minute limiter.
+"""A circuit breaker, and token buckets for requests-per-minute and tokens-per-minute limits.
 
-Backoff ("full jitter"): the delay before attempt n+1 is U(0, min(cap, base * 2**(n-1))),
-but never less than the provider's Retry-After when it sent one.
+(Retry backoff is the named policy of `service_core.retry`.)
 
-Circuit breaker: CLOSED counts consecutive failures; at `failure_threshold` it
-OPENs and refuses calls for `recovery_seconds`; then HALF_OPEN lets one trial call
-through: success closes it, failure opens it again.
+Circuit breaker: CLOSED counts consecutive failures; at `failure_threshold` it OPENs
+and admits no call for `recovery_seconds`; then HALF_OPEN admits one trial call:
+success closes it, failure opens it again. `accepting` only looks (dispatchers use it
+to decide whether to claim work); `admit` takes the permission (the executor calls it
+right before each provider call, in every processing mode), so work claimed while the
+breaker was closed is still held back when it opened meanwhile.
 
-Rate limiter: a token bucket refilled at per_minute / 60 tokens a second, holding at
-most one second's worth (at least one token); each call takes one token. Over any
-window of T seconds at most per_minute * T / 60 + capacity calls start.
+Token bucket: refilled at per_minute / 60 a second, holding at most one second's worth
+(at least one call's worth). A call takes its amount (1 for requests, its estimated
+tokens for tokens); one larger than the bucket waits for a full bucket and leaves it in
+debt, so a long prompt is delayed, never refused. Over any window of T seconds at most
+per_minute * T / 60 + capacity is taken.
 
-All three take the time from the caller, so they are deterministic under test.
+Both take the time from the caller, so they are deterministic under test.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from enum import IntEnum
-
-
-@dataclass(frozen=True)
-class BackoffPolicy:
-    base_seconds: float = 1.0
-    cap_seconds: float = 60.0
-    max_attempts: int = 4
-
-    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(attempt - 1, 0))
-        jittered = rng.uniform(0, ceiling)
-        return max(jittered, retry_after or 0.0)
-
-    def can_retry(self, attempts_made: int) -> bool:
-        return attempts_made < self.max_attempts
 
 
 class BreakerState(IntEnum):
@@ -51,16 +39,29 @@ class CircuitBreaker:
     opened_at: float = 0.0
     trial_in_flight: bool = False
 
-    def allows(self, now: float) -> bool:
-        """May a call start now? In HALF_OPEN only one trial call at a time."""
+    def _recover(self, now: float) -> None:
         if self.state is BreakerState.OPEN and now - self.opened_at >= self.recovery_seconds:
             self.state, self.trial_in_flight = BreakerState.HALF_OPEN, False
-        if self.state is BreakerState.CLOSED:
-            return True
-        if self.state is BreakerState.HALF_OPEN and not self.trial_in_flight:
+
+    def accepting(self, now: float) -> bool:
+        """Would a call be admitted now? (Takes nothing.)"""
+        self._recover(now)
+        return self.state is BreakerState.CLOSED or (self.state is BreakerState.HALF_OPEN and not self.trial_in_flight)
+
+    def admit(self, now: float) -> bool:
+        """May a call start now? In HALF_OPEN only one trial call at a time."""
+        if not self.accepting(now):
+            return False
+        if self.state is BreakerState.HALF_OPEN:
             self.trial_in_flight = True
-            return True
-        return False
+        return True
+
+    def next_admission(self, now: float) -> float:
+        """When a call may next be admitted: the end of the open period (or, while a trial call
+        runs, a second from now, by when it has usually answered)."""
+        if self.state is BreakerState.OPEN:
+            return max(self.opened_at + self.recovery_seconds, now)
+        return now + 1.0 if self.state is BreakerState.HALF_OPEN and self.trial_in_flight else now
 
     def record_success(self) -> None:
         self.state, self.failures, self.trial_in_flight = BreakerState.CLOSED, 0, False
@@ -73,6 +74,8 @@ class CircuitBreaker:
 
 @dataclass
 class RateLimiter:
+    """A token bucket of `per_minute` (0 = no limit)."""
+
     per_minute: float
     tokens: float = field(default=-1.0)
     updated_at: float = 0.0
@@ -86,15 +89,32 @@ class RateLimiter:
         return max(1.0, self.per_minute / 60.0)
 
     def _refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated_at) * self.per_minute / 60.0)
+        self.tokens = min(self.capacity, self.tokens + max(now - self.updated_at, 0.0) * self.per_minute / 60.0)
         self.updated_at = now
 
-    def wait_seconds(self, now: float) -> float:
-        """Take a token if one is there (returns 0), else how long until one will be."""
+    def wait_seconds(self, now: float, amount: float = 1.0) -> float:
+        """Take `amount` if the bucket holds it (returns 0), else how long until it will."""
         if self.per_minute <= 0:
             return 0.0
         self._refill(now)
-        if self.tokens >= 1:
-            self.tokens -= 1
+        needed = min(amount, self.capacity)
+        if self.tokens >= needed:
+            self.tokens -= amount
             return 0.0
-        return (1 - self.tokens) * 60.0 / self.per_minute
+        return (needed - self.tokens) * 60.0 / self.per_minute
+
+    def settle(self, estimated: float, actual: float) -> None:
+        """Correct a take by what the call really used (tokens are estimated before the call)."""
+        if self.per_minute > 0:
+            self.tokens = min(self.capacity, self.tokens + estimated - actual)
+
+
+# About four characters a token for English text; the completion side counts the most the call may
+# write (vendors count max_tokens against the limit when the call starts).
+CHARS_PER_TOKEN = 4
+DEFAULT_COMPLETION_ESTIMATE = 256
+
+
+def estimate_tokens(prompt_chars: int, max_tokens: int | None) -> int:
+    """Tokens a call will take from a tokens-per-minute budget, before it runs."""
+    return prompt_chars // CHARS_PER_TOKEN + (max_tokens or DEFAULT_COMPLETION_ESTIMATE)

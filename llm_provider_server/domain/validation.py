@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from llm_provider_server.domain.manifest import Manifest
-from llm_provider_server.domain.model import ComparisonSpec, Provider
+from llm_provider_server.domain.model import ComparisonSpec, Provider, TokenUsage, Verdict, Winner
 from service_core.errors import FieldViolation
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -141,3 +141,32 @@ def _validate_overrides(
             )
         )
     return out
+
+
+def verdict_problem(verdict: object) -> str | None:
+    """What is wrong with a provider's verdict object, or None when it is well formed. Providers parse
+    strictly already; this is the executor's second line, so that an adapter that lets a malformed
+    reply through (a list for a winner, a string for usage) fails the request with
+    UNPARSEABLE_VERDICT instead of failing outside the retry handling."""
+    if not isinstance(verdict, Verdict):
+        return f"the provider returned {type(verdict).__name__}, not a verdict"
+    if not isinstance(verdict.winner, Winner):
+        return f"winner must be essay A or essay B, got {type(verdict.winner).__name__}"
+    confidence = verdict.confidence
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not 1 <= confidence <= 5:
+        return "confidence must be a number from 1 to 5"
+    if not isinstance(verdict.justification, str):
+        return "justification must be text"
+    if not isinstance(verdict.model, str):
+        return "model must be text"
+    return usage_problem(verdict.usage)
+
+
+def usage_problem(usage: object) -> str | None:
+    if not isinstance(usage, TokenUsage):
+        return f"usage must be token counts, got {type(usage).__name__}"
+    for name in ("prompt_tokens", "completion_tokens", "cache_read_tokens", "cache_write_tokens"):
+        value = getattr(usage, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return f"usage.{name} must be a count of tokens"
+    return None

@@ -12,6 +12,8 @@ from huleedu.llm.v1 import llm_provider_service_pb2 as pb
 from huleedu.llm.v1 import llm_provider_service_pb2_grpc as pb_grpc
 
 from llm_provider_server.app import LpsApp
+from llm_provider_server.domain.model import Provider
+from llm_provider_server.providers.base import ProviderAdapter
 from llm_provider_server.settings import LpsSettings
 
 FAST = {
@@ -91,9 +93,21 @@ class Harness:
         return self.app.registry.get_sample_value(name, labels) or 0.0
 
 
+def provider_calls(*harnesses: Harness) -> float:
+    """Provider calls made by these servers, whatever their outcome."""
+    total = 0.0
+    for harness in harnesses:
+        for metric in harness.app.registry.collect():
+            if metric.name == "llm_provider_requests":
+                total += sum(s.value for s in metric.samples if s.name == "llm_provider_requests_total")
+    return total
+
+
 @asynccontextmanager
-async def lps(database_url: str, **overrides) -> AsyncIterator[Harness]:
-    app = LpsApp(fast_settings(database_url, **overrides))
+async def lps(
+    database_url: str, adapters: dict[Provider, ProviderAdapter] | None = None, **overrides
+) -> AsyncIterator[Harness]:
+    app = LpsApp(fast_settings(database_url, **overrides), adapters=adapters)
     server = app.grpc_server()
     await server.start()
     try:

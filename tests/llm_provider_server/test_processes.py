@@ -77,3 +77,30 @@ async def test_two_servers_on_one_postgres_never_run_a_request_twice(tmp_path, p
     assert sum(calls) == 200, f"provider calls per server: {calls}"
     assert min(calls) > 0, f"both servers should have taken work: {calls}"
     assert codes == [0, 0]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("mode", ["per_request", "serial_bundle"])
+async def test_two_servers_with_calls_longer_than_the_lease_call_once_per_request(tmp_path, postgres_url, mode):
+    """Each call lasts three claim leases: the heartbeat keeps the claims, so across two server
+    processes the provider is called exactly once per request (the seeds' 627 calls for 128)."""
+    settings = {
+        "queue_processing_mode": mode,
+        "mock_latency_ms": "1800",
+        "claim_lease_seconds": "0.6",
+        "max_concurrency_per_model": "8",
+        "bundle_max_items": "8",
+        "sweep_interval_seconds": "0.1",
+    }
+    first = await asyncio.to_thread(start_lps, tmp_path, postgres_url, **settings)
+    second = await asyncio.to_thread(start_lps, tmp_path, postgres_url, **settings)
+    try:
+        requests = [comparison(f"long{i}") for i in range(32)]
+        results = await submit_and_collect(first.target, requests, len(requests))
+        await asyncio.sleep(1.0)  # more sweeps: nothing is released and run again
+        calls = [provider_calls(first), provider_calls(second)]
+    finally:
+        codes = [await asyncio.to_thread(p.stop) for p in (first, second)]
+    assert len(results) == 32 and all(r.attempts == 1 for r in results.values())
+    assert sum(calls) == 32, f"provider calls per server: {calls}"
+    assert codes == [0, 0]

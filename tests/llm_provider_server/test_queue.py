@@ -10,6 +10,7 @@ from google.protobuf import duration_pb2
 from huleedu.llm.v1 import comparison_pb2
 from huleedu.llm.v1 import llm_provider_service_pb2 as pb
 
+from llm_provider_server.domain.prompt import TEMPLATE_VERSION
 from tests.helpers import rich_details, wait_until
 from tests.llm_provider_server.harness import comparison, lps
 
@@ -27,7 +28,7 @@ async def test_submit_stream_ack_and_get(database_url):
         for result in results:
             assert result.outcome == R.OUTCOME_SUCCEEDED
             assert result.winner in (comparison_pb2.WINNER_ESSAY_A, comparison_pb2.WINNER_ESSAY_B)
-            assert len(result.prompt_sha256) == 64 and result.prompt_template_version == "cj-compare-v1"
+            assert len(result.prompt_sha256) == 64 and result.prompt_template_version == TEMPLATE_VERSION
             assert result.metadata["pair"] == result.request_id[1:]
             assert result.provider == comparison_pb2.PROVIDER_MOCK and result.model == "mock-judge-v1"
             assert result.processing_mode == comparison_pb2.PROCESSING_MODE_PER_REQUEST
