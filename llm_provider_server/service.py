@@ -7,11 +7,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 
 from llm_provider_server.domain.batch_job import JobRecord, JobState
 from llm_provider_server.domain.manifest import Manifest
 from llm_provider_server.domain.model import Acceptance, ComparisonSpec, Provider, ResultRecord, StoredRequest
 from llm_provider_server.domain.validation import CONSUMER, Limits, validate_batch
+from llm_provider_server.domain.vendor_limits import MAX_JOB_REQUESTS
 from llm_provider_server.settings import LpsSettings
 from llm_provider_server.store import BatchJobStore, LpsStore, NewRequest
 from service_core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
@@ -36,6 +38,8 @@ class ComparisonService:
         self.on_work = on_work
         self.on_job_created = on_job_created
         self.limits = Limits(max_essay_chars=settings.max_essay_chars)
+        # CreateBatchJob's contract: 1 to MAX_JOB_REQUESTS requests (split to the vendor's limits later).
+        self.job_limits = replace(self.limits, max_requests_per_call=MAX_JOB_REQUESTS)
         self.background: set[asyncio.Task] = set()
 
     # ---- providers -----------------------------------------------------------------------
@@ -62,14 +66,18 @@ class ComparisonService:
         return NewRequest(spec, provider, model.model_id)
 
     def validate(
-        self, specs: Sequence[ComparisonSpec], violations: list[FieldViolation], field: str = "requests"
+        self,
+        specs: Sequence[ComparisonSpec],
+        violations: list[FieldViolation],
+        field: str = "requests",
+        limits: Limits | None = None,
     ) -> list[NewRequest]:
         violations = violations + validate_batch(
             list(specs),
             manifest=self.manifest,
             available=self.available_providers(),
             default_provider=Provider(self.settings.default_provider.value),
-            limits=self.limits,
+            limits=limits or self.limits,
             field_prefix=field,
         )
         if violations:
@@ -145,7 +153,7 @@ class ComparisonService:
     ) -> JobRecord:
         if not request_id.strip():
             violations = [*violations, FieldViolation("request_id", "required")]
-        resolved = self.validate(specs, violations)
+        resolved = self.validate(specs, violations, limits=self.job_limits)
         if len({(item.provider, item.model) for item in resolved}) > 1:
             raise InvalidArgument(FieldViolation("requests", "all requests of a job must use one provider and model"))
         job, duplicate = await self.jobs.create_job(request_id, resolved, self.clock())

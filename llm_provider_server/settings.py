@@ -71,6 +71,9 @@ class LpsSettings(ServerSettings):
     max_concurrency_per_model: int = Field(default=8, ge=1)
     bundle_max_items: int = Field(default=64, ge=1, le=64)
     batch_job_max_items: int = Field(default=1000, ge=1, le=50_000)
+    # Lower the vendors' batch limits (requests, bytes of input) per vendor job; 0 = the vendor's own.
+    vendor_job_max_items: int = Field(default=0, ge=0)
+    vendor_job_max_bytes: int = Field(default=0, ge=0)
     batch_poll_interval_seconds: float = Field(default=1.0, gt=0)
     idle_poll_seconds: float = Field(default=0.25, gt=0)
     sweep_interval_seconds: float = Field(default=1.0, gt=0)

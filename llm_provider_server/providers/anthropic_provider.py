@@ -11,6 +11,7 @@ at submission. Batches use Message Batches with custom_id
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anthropic
@@ -19,7 +20,7 @@ from llm_provider_server.domain.batch_job import BatchPoll, ItemResult, JobRecor
 from llm_provider_server.domain.model import Outcome, Provider, ProviderFailure, TokenUsage, Verdict
 from llm_provider_server.domain.verdict import VERDICT_JSON_SCHEMA, parse_verdict
 from llm_provider_server.providers.base import JudgeCall
-from llm_provider_server.providers.errors import classify
+from llm_provider_server.providers.errors import classify, scrub
 from llm_provider_server.settings import LpsSettings
 
 TOOL_NAME = "record_verdict"
@@ -72,19 +73,20 @@ class AnthropicProvider:
     provider = Provider.ANTHROPIC
 
     def __init__(self, settings: LpsSettings):
+        self.secrets = (settings.anthropic_api_key.get_secret_value(),)
         self.client = anthropic.AsyncAnthropic(
             api_key=settings.anthropic_api_key.get_secret_value(),
             base_url=settings.anthropic_base_url or None,
             max_retries=0,
             timeout=settings.provider_timeout_seconds,
         )
-        self.batch = AnthropicBatches(self.client)
+        self.batch = AnthropicBatches(self.client, self.secrets)
 
     async def judge(self, call: JudgeCall) -> Verdict:
         try:
             message = await self.client.messages.create(**message_params(call))
         except Exception as exc:
-            raise classify(exc, anthropic, "Anthropic") from exc
+            raise classify(exc, anthropic, "Anthropic", self.secrets) from None
         return verdict_from_message(message.model_dump(), call.model.model_id)
 
     async def close(self) -> None:
@@ -92,14 +94,20 @@ class AnthropicProvider:
 
 
 class AnthropicBatches:
-    def __init__(self, client: anthropic.AsyncAnthropic):
+    def __init__(self, client: anthropic.AsyncAnthropic, secrets: tuple[str, ...] = ()):
         self.client = client
+        self.secrets = secrets
 
     async def _call(self, coroutine):
         try:
             return await coroutine
         except Exception as exc:
-            raise classify(exc, anthropic, "Anthropic") from exc
+            raise classify(exc, anthropic, "Anthropic", self.secrets) from None
+
+    @staticmethod
+    def request_bytes(call: JudgeCall) -> int:
+        """The request's share of the Message Batches create body."""
+        return len(json.dumps({"custom_id": "item-99999", "params": message_params(call)}).encode()) + 1
 
     async def submit(self, job: JobRecord, calls: list[JudgeCall]) -> str:
         batch = await self._call(
@@ -159,7 +167,9 @@ class AnthropicBatches:
             Outcome.FAILED,
             failure=ProviderFailure(
                 "BATCH_ITEM_FAILED",
-                f"{error.get('type', 'error')}: {error.get('message', 'no result for this request')}",
+                f"{error.get('type') or 'error'}: {scrub(str(error.get('message') or 'no result for this request'))}"[
+                    :300
+                ],
                 False,
             ),
         )

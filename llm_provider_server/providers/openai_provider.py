@@ -16,7 +16,7 @@ from llm_provider_server.domain.batch_job import BatchPoll, ItemResult, JobRecor
 from llm_provider_server.domain.model import Outcome, Provider, ProviderFailure, TokenUsage, Verdict
 from llm_provider_server.domain.verdict import VERDICT_JSON_SCHEMA, parse_verdict
 from llm_provider_server.providers.base import JudgeCall
-from llm_provider_server.providers.errors import classify
+from llm_provider_server.providers.errors import classify, scrub
 from llm_provider_server.settings import LpsSettings
 
 OPENAI_STATES = {
@@ -73,19 +73,20 @@ class OpenAIProvider:
     provider = Provider.OPENAI
 
     def __init__(self, settings: LpsSettings):
+        self.secrets = (settings.openai_api_key.get_secret_value(),)
         self.client = openai.AsyncOpenAI(
             api_key=settings.openai_api_key.get_secret_value() or "not-needed-for-local-servers",
             base_url=settings.openai_base_url or None,
             max_retries=0,
             timeout=settings.provider_timeout_seconds,
         )
-        self.batch = OpenAIBatches(self.client)
+        self.batch = OpenAIBatches(self.client, self.secrets)
 
     async def judge(self, call: JudgeCall) -> Verdict:
         try:
             completion = await self.client.chat.completions.create(**request_body(call))
         except Exception as exc:
-            raise classify(exc, openai, "OpenAI") from exc
+            raise classify(exc, openai, "OpenAI", self.secrets) from None
         return verdict_from_completion(completion.model_dump(), call.model.model_id)
 
     async def close(self) -> None:
@@ -93,22 +94,28 @@ class OpenAIProvider:
 
 
 class OpenAIBatches:
-    def __init__(self, client: openai.AsyncOpenAI):
+    def __init__(self, client: openai.AsyncOpenAI, secrets: tuple[str, ...] = ()):
         self.client = client
+        self.secrets = secrets
 
     async def _call(self, coroutine):
         try:
             return await coroutine
         except Exception as exc:
-            raise classify(exc, openai, "OpenAI") from exc
+            raise classify(exc, openai, "OpenAI", self.secrets) from None
+
+    @staticmethod
+    def request_line(index: int, call: JudgeCall) -> str:
+        return json.dumps(
+            {"custom_id": f"item-{index}", "method": "POST", "url": "/v1/chat/completions", "body": request_body(call)}
+        )
+
+    def request_bytes(self, call: JudgeCall) -> int:
+        """The request's share of the JSONL upload (custom ids of up to 5 digits, newline)."""
+        return len(self.request_line(99_999, call).encode()) + 1
 
     async def submit(self, job: JobRecord, calls: list[JudgeCall]) -> str:
-        lines = [
-            json.dumps(
-                {"custom_id": f"item-{i}", "method": "POST", "url": "/v1/chat/completions", "body": request_body(call)}
-            )
-            for i, call in enumerate(calls)
-        ]
+        lines = [self.request_line(i, call) for i, call in enumerate(calls)]
         upload = await self._call(
             self.client.files.create(
                 file=(f"{job.job_id}.jsonl", "\n".join(lines).encode(), "application/jsonl"), purpose="batch"
@@ -180,7 +187,7 @@ class OpenAIBatches:
                 Outcome.FAILED,
                 failure=ProviderFailure(
                     "BATCH_ITEM_FAILED",
-                    f"{error.get('code', 'error')}: {error.get('message', 'no message')}"[:300],
+                    f"{error.get('code') or 'error'}: {scrub(str(error.get('message') or 'no message'))}"[:300],
                     False,
                     http_status=response.get("status_code"),
                 ),
