@@ -222,7 +222,7 @@ class BatchPoller:
         fields: dict = {
             "state": state,
             "counts": sum_counts([p.counts for p in parts]),
-            "provider_job_id": ",".join(p.provider_job_id for p in parts if p.provider_job_id) or None,
+            "provider_job_id": parts[0].provider_job_id,
             **self._timestamps(job, state, now),
         }
         if submitted and job.submitted_at is None:
@@ -276,14 +276,7 @@ class BatchPoller:
             if parts
             else (JobState.FAILED if failure else JobState.CANCELLED)
         )
-        errors = [p for p in parts if p.error_reason]
-        error = (
-            {"reason": failure.code, "message": failure.message}
-            if failure
-            else {"reason": errors[0].error_reason, "message": errors[0].error_message}
-            if errors
-            else None
-        )
+        error = job_error(state, parts, failure)
         submitted = [p.submitted_at for p in parts if p.submitted_at is not None]
         extra = {"submitted_at": min(submitted)} if submitted and job.submitted_at is None else {}
         recorded = await self.jobs.finish(
@@ -296,7 +289,7 @@ class BatchPoller:
             ended_at=now,
             cost_usd=sum(r.cost_usd for r in results),
             error=error,
-            provider_job_id=",".join(p.provider_job_id for p in parts if p.provider_job_id) or None,
+            provider_job_id=parts[0].provider_job_id if parts else None,
             **extra,
             **self._timestamps(job, state, now),
         )
@@ -347,6 +340,20 @@ class BatchPoller:
             prompt_sha256=call.prompt.sha256,
             template_version=call.prompt.template_version,
         )
+
+
+def job_error(state: JobState, parts: list[VendorPart], failure: ProviderFailure | None) -> dict[str, str] | None:
+    """Why a job failed or expired: the failure, else its first failed part's, else expiry."""
+    if failure is not None:
+        return {"reason": failure.code, "message": failure.message}
+    if errors := [p for p in parts if p.error_reason]:
+        return {"reason": errors[0].error_reason, "message": errors[0].error_message}
+    if state is JobState.EXPIRED:
+        return {
+            "reason": "BATCH_JOB_EXPIRED",
+            "message": "the provider's completion window passed before every request was judged",
+        }
+    return None
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:

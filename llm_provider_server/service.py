@@ -16,7 +16,7 @@ from llm_provider_server.domain.validation import CONSUMER, Limits, validate_bat
 from llm_provider_server.domain.vendor_limits import MAX_JOB_REQUESTS
 from llm_provider_server.settings import LpsSettings
 from llm_provider_server.store import BatchJobStore, LpsStore, NewRequest
-from service_core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from service_core.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 
 class ComparisonService:
@@ -29,6 +29,8 @@ class ComparisonService:
         clock: Callable[[], float] = time.time,
         on_work: Callable[[], None] = lambda: None,
         on_job_created: Callable[[JobRecord], None] = lambda job: None,
+        on_rejected: Callable[[str], None] = lambda reason: None,
+        on_cancel: Callable[[str], None] = lambda kind: None,
     ):
         self.settings = settings
         self.store = store
@@ -37,6 +39,8 @@ class ComparisonService:
         self.clock = clock
         self.on_work = on_work
         self.on_job_created = on_job_created
+        self.on_rejected = on_rejected
+        self.on_cancel = on_cancel
         self.limits = Limits(max_essay_chars=settings.max_essay_chars)
         # CreateBatchJob's contract: 1 to MAX_JOB_REQUESTS requests (split to the vendor's limits later).
         self.job_limits = replace(self.limits, max_requests_per_call=MAX_JOB_REQUESTS)
@@ -87,7 +91,11 @@ class ComparisonService:
     # ---- comparisons ---------------------------------------------------------------------
 
     async def submit(self, specs: Sequence[ComparisonSpec], violations: list[FieldViolation]) -> list[Acceptance]:
-        accepted = await self.store.submit(self.validate(specs, violations), self.clock())
+        try:
+            accepted = await self.store.submit(self.validate(specs, violations), self.clock())
+        except DomainError as refused:
+            self.on_rejected(refused.reason)
+            raise
         self.on_work()
         return accepted
 
@@ -111,6 +119,7 @@ class ComparisonService:
             )
         cancelled = await self.store.cancel(request_id, self.clock())
         assert cancelled is not None
+        self.on_cancel("comparison")
         return cancelled
 
     async def stream(
@@ -151,6 +160,15 @@ class ComparisonService:
     async def create_job(
         self, request_id: str, specs: Sequence[ComparisonSpec], violations: list[FieldViolation]
     ) -> JobRecord:
+        try:
+            return await self._create_job(request_id, specs, violations)
+        except DomainError as refused:
+            self.on_rejected(refused.reason)
+            raise
+
+    async def _create_job(
+        self, request_id: str, specs: Sequence[ComparisonSpec], violations: list[FieldViolation]
+    ) -> JobRecord:
         if not request_id.strip():
             violations = [*violations, FieldViolation("request_id", "required")]
         resolved = self.validate(specs, violations, limits=self.job_limits)
@@ -182,6 +200,7 @@ class ComparisonService:
             )
         cancelled = await self.jobs.request_cancel(job_id, self.clock())
         assert cancelled is not None
+        self.on_cancel("batch_job")
         self.on_work()
         return cancelled
 

@@ -134,7 +134,7 @@ class AnthropicBatches:
             return BatchPoll(JobState.CANCELLING, counts, output_ready=False)
         if job.cancel_at is not None and c.canceled:
             state = JobState.CANCELLED
-        elif c.expired and not (c.succeeded or c.errored):
+        elif c.expired:  # the 24 h window passed with requests unprocessed (the rest keep their results)
             state = JobState.EXPIRED
         else:
             state = JobState.COMPLETED

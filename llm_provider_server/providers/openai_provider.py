@@ -29,6 +29,8 @@ OPENAI_STATES = {
     "cancelling": JobState.CANCELLING,
     "cancelled": JobState.CANCELLED,
 }
+# What a request without an output line ended as, by the batch's end status.
+MISSING_OUTCOME = {"expired": Outcome.EXPIRED, "cancelled": Outcome.CANCELLED, "cancelling": Outcome.CANCELLED}
 DEFAULT_MAX_TOKENS = 1024
 
 
@@ -138,7 +140,7 @@ class OpenAIBatches:
         state = OPENAI_STATES.get(batch.status, JobState.IN_PROGRESS)
         ready = state is not JobState.COMPLETED or bool(batch.output_file_id or batch.error_file_id)
         errors = getattr(batch, "errors", None)
-        message = "; ".join(e.message or "" for e in (errors.data or [])) if errors and errors.data else ""
+        message = "; ".join(e.message or e.code or "" for e in (errors.data or [])) if errors and errors.data else ""
         return BatchPoll(
             state,
             RequestCounts(total=total, processing=max(total - done - failed, 0), succeeded=done, errored=failed),
@@ -153,19 +155,21 @@ class OpenAIBatches:
         return [json.loads(line) for line in content.text.splitlines() if line.strip()]
 
     async def fetch(self, job: JobRecord, calls: list[JudgeCall]) -> dict[str, ItemResult]:
+        """Outcome per request. Requests without a line: expired (or cancelled) when the batch
+        ended so; left out when it failed (they take the batch's failure); else failed."""
         batch = await self._call(self.client.batches.retrieve(job.provider_job_id))
         lines = await self._lines(batch.output_file_id) + await self._lines(batch.error_file_id)
-        by_index = {int(line["custom_id"].removeprefix("item-")): line for line in lines}
-        missing = (
-            Outcome.EXPIRED
-            if batch.status == "expired"
-            else Outcome.CANCELLED
-            if batch.status in ("cancelled", "cancelling")
-            else Outcome.FAILED
-        )
+        by_index = {}
+        for line in lines:
+            custom_id = str(line.get("custom_id") or "")
+            if custom_id.startswith("item-") and custom_id[5:].isdigit():
+                by_index[int(custom_id[5:])] = line
+        missing = MISSING_OUTCOME.get(batch.status, Outcome.FAILED)
         results: dict[str, ItemResult] = {}
         for index, call in enumerate(calls):
             line = by_index.get(index)
+            if line is None and batch.status == "failed":
+                continue
             results[call.spec.request_id] = self._item(line, call, missing)
         return results
 
@@ -181,8 +185,10 @@ class OpenAIBatches:
                 )
             return ItemResult(missing)
         response = line.get("response") or {}
+        error = line.get("error") or (response.get("body") or {}).get("error") or {}
+        if error.get("code") == "batch_expired":
+            return ItemResult(Outcome.EXPIRED)
         if line.get("error") or response.get("status_code") != 200:
-            error = line.get("error") or (response.get("body") or {}).get("error") or {}
             return ItemResult(
                 Outcome.FAILED,
                 failure=ProviderFailure(

@@ -101,16 +101,44 @@ class GetMockModeRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetMockModeResponse(_message.Message):
-    __slots__ = ("use_mock_llm", "mock_mode", "default_provider", "queue_processing_mode")
+    __slots__ = ("use_mock_llm", "mock_mode", "default_provider", "queue_processing_mode", "judge")
     USE_MOCK_LLM_FIELD_NUMBER: _ClassVar[int]
     MOCK_MODE_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_PROVIDER_FIELD_NUMBER: _ClassVar[int]
     QUEUE_PROCESSING_MODE_FIELD_NUMBER: _ClassVar[int]
+    JUDGE_FIELD_NUMBER: _ClassVar[int]
     use_mock_llm: bool
     mock_mode: str
     default_provider: _comparison_pb2.Provider
     queue_processing_mode: _comparison_pb2.ProcessingMode
-    def __init__(self, use_mock_llm: _Optional[bool] = ..., mock_mode: _Optional[str] = ..., default_provider: _Optional[_Union[_comparison_pb2.Provider, str]] = ..., queue_processing_mode: _Optional[_Union[_comparison_pb2.ProcessingMode, str]] = ...) -> None: ...
+    judge: MockJudge
+    def __init__(self, use_mock_llm: _Optional[bool] = ..., mock_mode: _Optional[str] = ..., default_provider: _Optional[_Union[_comparison_pb2.Provider, str]] = ..., queue_processing_mode: _Optional[_Union[_comparison_pb2.ProcessingMode, str]] = ..., judge: _Optional[_Union[MockJudge, _Mapping]] = ...) -> None: ...
+
+class MockJudge(_message.Message):
+    __slots__ = ("profile", "seed", "latent_sigma", "latent_bias", "latency_base_ms", "latency_jitter_ms", "latency_scale", "error_rate", "error_codes", "prompt_token_floor", "completion_token_floor")
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    LATENT_SIGMA_FIELD_NUMBER: _ClassVar[int]
+    LATENT_BIAS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_BASE_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_JITTER_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_SCALE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_RATE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODES_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKEN_FLOOR_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKEN_FLOOR_FIELD_NUMBER: _ClassVar[int]
+    profile: str
+    seed: str
+    latent_sigma: float
+    latent_bias: float
+    latency_base_ms: float
+    latency_jitter_ms: float
+    latency_scale: float
+    error_rate: float
+    error_codes: _containers.RepeatedScalarFieldContainer[int]
+    prompt_token_floor: int
+    completion_token_floor: int
+    def __init__(self, profile: _Optional[str] = ..., seed: _Optional[str] = ..., latent_sigma: _Optional[float] = ..., latent_bias: _Optional[float] = ..., latency_base_ms: _Optional[float] = ..., latency_jitter_ms: _Optional[float] = ..., latency_scale: _Optional[float] = ..., error_rate: _Optional[float] = ..., error_codes: _Optional[_Iterable[int]] = ..., prompt_token_floor: _Optional[int] = ..., completion_token_floor: _Optional[int] = ...) -> None: ...
 
 class Model(_message.Message):
     __slots__ = ("name", "provider", "model_id", "display_name", "family", "max_output_tokens", "context_window", "input_usd_per_million_tokens", "output_usd_per_million_tokens", "cache_read_usd_per_million_tokens", "batch_price_factor", "supports_temperature", "supports_batch_api", "is_default", "is_deprecated")
