@@ -107,7 +107,7 @@ class LpsApp:
             queue_full_retry_seconds=settings.queue_full_retry_seconds,
         )
         self.jobs = BatchJobStore(self.store)
-        self.manifest = Manifest.load()
+        self.manifest = Manifest.load(declared=settings.declared_models())
         self.adapters = adapters or provider_adapters(settings, clock)
         limits = {
             Provider.OPENAI: settings.openai_requests_per_minute,

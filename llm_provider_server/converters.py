@@ -301,6 +301,7 @@ def model_to_proto(model: ModelInfo) -> llm_provider_service_pb2.Model:
         input_usd_per_million_tokens=model.input_per_million,
         output_usd_per_million_tokens=model.output_per_million,
         cache_read_usd_per_million_tokens=model.cache_read_per_million,
+        cache_write_usd_per_million_tokens=model.cache_write_price,
         batch_price_factor=model.batch_price_factor,
         supports_temperature=model.supports_temperature,
         supports_batch_api=model.supports_batch_api,

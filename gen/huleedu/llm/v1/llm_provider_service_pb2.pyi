@@ -141,7 +141,7 @@ class MockJudge(_message.Message):
     def __init__(self, profile: _Optional[str] = ..., seed: _Optional[str] = ..., latent_sigma: _Optional[float] = ..., latent_bias: _Optional[float] = ..., latency_base_ms: _Optional[float] = ..., latency_jitter_ms: _Optional[float] = ..., latency_scale: _Optional[float] = ..., error_rate: _Optional[float] = ..., error_codes: _Optional[_Iterable[int]] = ..., prompt_token_floor: _Optional[int] = ..., completion_token_floor: _Optional[int] = ...) -> None: ...
 
 class Model(_message.Message):
-    __slots__ = ("name", "provider", "model_id", "display_name", "family", "max_output_tokens", "context_window", "input_usd_per_million_tokens", "output_usd_per_million_tokens", "cache_read_usd_per_million_tokens", "batch_price_factor", "supports_temperature", "supports_batch_api", "is_default", "is_deprecated")
+    __slots__ = ("name", "provider", "model_id", "display_name", "family", "max_output_tokens", "context_window", "input_usd_per_million_tokens", "output_usd_per_million_tokens", "cache_read_usd_per_million_tokens", "batch_price_factor", "supports_temperature", "supports_batch_api", "is_default", "is_deprecated", "cache_write_usd_per_million_tokens")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -157,6 +157,7 @@ class Model(_message.Message):
     SUPPORTS_BATCH_API_FIELD_NUMBER: _ClassVar[int]
     IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
     IS_DEPRECATED_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_USD_PER_MILLION_TOKENS_FIELD_NUMBER: _ClassVar[int]
     name: str
     provider: _comparison_pb2.Provider
     model_id: str
@@ -172,7 +173,8 @@ class Model(_message.Message):
     supports_batch_api: bool
     is_default: bool
     is_deprecated: bool
-    def __init__(self, name: _Optional[str] = ..., provider: _Optional[_Union[_comparison_pb2.Provider, str]] = ..., model_id: _Optional[str] = ..., display_name: _Optional[str] = ..., family: _Optional[str] = ..., max_output_tokens: _Optional[int] = ..., context_window: _Optional[int] = ..., input_usd_per_million_tokens: _Optional[float] = ..., output_usd_per_million_tokens: _Optional[float] = ..., cache_read_usd_per_million_tokens: _Optional[float] = ..., batch_price_factor: _Optional[float] = ..., supports_temperature: _Optional[bool] = ..., supports_batch_api: _Optional[bool] = ..., is_default: _Optional[bool] = ..., is_deprecated: _Optional[bool] = ...) -> None: ...
+    cache_write_usd_per_million_tokens: float
+    def __init__(self, name: _Optional[str] = ..., provider: _Optional[_Union[_comparison_pb2.Provider, str]] = ..., model_id: _Optional[str] = ..., display_name: _Optional[str] = ..., family: _Optional[str] = ..., max_output_tokens: _Optional[int] = ..., context_window: _Optional[int] = ..., input_usd_per_million_tokens: _Optional[float] = ..., output_usd_per_million_tokens: _Optional[float] = ..., cache_read_usd_per_million_tokens: _Optional[float] = ..., batch_price_factor: _Optional[float] = ..., supports_temperature: _Optional[bool] = ..., supports_batch_api: _Optional[bool] = ..., is_default: _Optional[bool] = ..., is_deprecated: _Optional[bool] = ..., cache_write_usd_per_million_tokens: _Optional[float] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ("provider", "include_deprecated")
