@@ -883,8 +883,12 @@ class BatchJobStore:
         return [job_from_row(row) for row in rows]
 
     async def update(self, job_id: str, poller: str, now: float, next_poll_at: float, **fields: Any) -> None:
+        """The poller's progress on a job it holds. A cancel asked for meanwhile wins over the
+        running state the poller saw (the job says cancelling, never in_progress, after a cancel)."""
         j = jobs_table.c
-        values = {self._column(k): self._value(k, v) for k, v in fields.items()}
+        values: dict[str, Any] = {self._column(k): self._value(k, v) for k, v in fields.items()}
+        if "state" in fields and not fields["state"].is_terminal:
+            values["state"] = sa.case((j.cancel_at.is_not(None), JobState.CANCELLING.value), else_=values["state"])
         async with self.store.transaction() as connection:
             await connection.execute(
                 jobs_table.update()

@@ -1,8 +1,10 @@
 """Anthropic through the official `anthropic` SDK.
 
 The verdict is a forced tool call (`record_verdict`, input schema = the verdict
-schema). The system prompt carries a cache breakpoint so the shared context is
-cached across comparisons. Extended thinking is not sent: Anthropic refuses it
+schema). The prompt's static part (tools, system prompt, and the user message's
+opening block: assignment, criteria, rubric, answer format) ends in a
+`cache_control` breakpoint, so every comparison of an assessment after the first
+reads it from the cache; only the essays block is new input. Extended thinking is not sent: Anthropic refuses it
 together with a forced tool choice. Current Messages API models take no sampling
 temperature, so the manifest marks them so and a request asking for one is refused
 at submission. Batches use Message Batches with custom_id
@@ -27,13 +29,27 @@ TOOL_NAME = "record_verdict"
 DEFAULT_MAX_TOKENS = 1024
 
 
+CACHE = {"type": "ephemeral"}
+
+
+def user_blocks(call: JudgeCall) -> list[dict[str, Any]]:
+    """The static context (cache breakpoint after it), then the essays."""
+    prompt = call.prompt
+    if not prompt.context or not prompt.user.startswith(prompt.context):
+        return [{"type": "text", "text": prompt.user}]
+    return [
+        {"type": "text", "text": prompt.context, "cache_control": CACHE},
+        {"type": "text", "text": prompt.essays},
+    ]
+
+
 def message_params(call: JudgeCall) -> dict[str, Any]:
     overrides = call.spec.overrides
     params: dict[str, Any] = {
         "model": call.model.model_id,
         "max_tokens": overrides.max_tokens or DEFAULT_MAX_TOKENS,
-        "system": [{"type": "text", "text": call.prompt.system, "cache_control": {"type": "ephemeral"}}],
-        "messages": [{"role": "user", "content": call.prompt.user}],
+        "system": [{"type": "text", "text": call.prompt.system}],
+        "messages": [{"role": "user", "content": user_blocks(call)}],
         "tools": [
             {
                 "name": TOOL_NAME,

@@ -75,11 +75,24 @@ class FakeBatch:
     cancelled_at_poll: int | None = None
     errored_ids: set[str] = field(default_factory=set)
     outcome: str = "completed"  # or "expired" / "failed": ends so, with the first half done
+    responses: dict[str, Any] = field(default_factory=dict)  # each item's reply, made once
     invalid: str = ""  # why an OpenAI batch fails validation
 
     @property
     def cancelled(self) -> bool:
         return self.cancel_calls > 0
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the longest common prefix (binary search over C-level slice compares)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 class RequestInvalid(Exception):
@@ -113,6 +126,12 @@ class FakeVendors:
         # Model names the server knows (None: any); others get a 404, as real servers answer.
         self.models: set[str] | None = None
         self.refused: list[bytes] = []  # the 401 bodies sent
+        # Prompt caching as the vendors do it (off: the fixed usage below). Tokens are
+        # estimated at 4 characters each; a prefix of fewer than 1,024 tokens is never cached.
+        self.simulate_cache = False
+        self.cache_enabled = True  # with simulate_cache: False counts every prompt token as new input
+        self._anthropic_cache: set[str] = set()
+        self._openai_prompts: deque[str] = deque(maxlen=32)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -272,25 +291,74 @@ class FakeVendors:
             return scripted.verdict
         return {"winner": self.winner, "justification": "It answers the task more fully.", "confidence": 4}
 
+    # ---- prompt caching ----------------------------------------------------------------------------
+
+    @staticmethod
+    def tokens(text: str) -> int:
+        return (len(text) + 3) // 4
+
+    def _openai_usage(self, body: dict[str, Any]) -> dict[str, Any]:
+        """OpenAI caches prompt prefixes automatically, in 128-token steps from 1,024 tokens."""
+        text = "".join(str(m.get("content")) for m in body.get("messages") or [])
+        with self._lock:
+            common = max((_common_prefix(text, seen) for seen in self._openai_prompts), default=0)
+            self._openai_prompts.append(text)
+        cached = self.tokens(text[:common]) // 128 * 128
+        cached = cached if cached >= 1024 and self.cache_enabled else 0
+        return {"prompt_tokens": self.tokens(text), "prompt_tokens_details": {"cached_tokens": cached}}
+
+    def _anthropic_usage(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Anthropic caches what precedes a cache_control breakpoint (tools, system, blocks)."""
+        prefix = json.dumps(body.get("tools")) + json.dumps(body.get("system"))
+        rest = ""
+        marked = False
+        for message in body.get("messages") or []:
+            blocks = message["content"] if isinstance(message["content"], list) else [{"text": message["content"]}]
+            for block in blocks:
+                if marked:
+                    rest += block.get("text", "")
+                else:
+                    prefix += block.get("text", "")
+                    marked = "cache_control" in block
+        if not marked or self.tokens(prefix) < 1024 or not self.cache_enabled:
+            return {"input_tokens": self.tokens(prefix + rest)}
+        with self._lock:
+            hit = prefix in self._anthropic_cache
+            self._anthropic_cache.add(prefix)
+        key = "cache_read_input_tokens" if hit else "cache_creation_input_tokens"
+        return {"input_tokens": self.tokens(rest), key: self.tokens(prefix)}
+
     def completion(self, body: dict[str, Any], scripted: Scripted | None = None) -> dict[str, Any]:
         verdict = self.verdict(scripted)
         content = verdict if isinstance(verdict, str) else json.dumps(verdict)
+        usage: dict[str, Any] = {
+            "prompt_tokens": 1200,
+            "completion_tokens": 60,
+            "prompt_tokens_details": {"cached_tokens": 200},
+        }
+        if self.simulate_cache:
+            usage |= self._openai_usage(body)
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex[:8]}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body["model"],
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-            "usage": {
-                "prompt_tokens": 1200,
-                "completion_tokens": 60,
-                "total_tokens": 1260,
-                "prompt_tokens_details": {"cached_tokens": 200},
-            },
+            "usage": usage,
         }
 
     def message(self, body: dict[str, Any], scripted: Scripted | None = None) -> dict[str, Any]:
         tool = body["tool_choice"]["name"]
+        usage: dict[str, Any] = {
+            "input_tokens": 900,
+            "output_tokens": 70,
+            "cache_read_input_tokens": 300,
+            "cache_creation_input_tokens": 0,
+        }
+        if self.simulate_cache:
+            usage = {"output_tokens": 70, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}
+            usage |= self._anthropic_usage(body)
         return {
             "id": f"msg_{uuid.uuid4().hex[:8]}",
             "type": "message",
@@ -299,12 +367,7 @@ class FakeVendors:
             "content": [{"type": "tool_use", "id": "toolu_1", "name": tool, "input": self.verdict(scripted)}],
             "stop_reason": "tool_use",
             "stop_sequence": None,
-            "usage": {
-                "input_tokens": 900,
-                "output_tokens": 70,
-                "cache_read_input_tokens": 300,
-                "cache_creation_input_tokens": 0,
-            },
+            "usage": usage,
         }
 
     # ---- OpenAI files and batches ----------------------------------------------------------------
@@ -395,7 +458,9 @@ class FakeVendors:
             body = {"error": {"code": "invalid_prompt", "message": "scripted item failure", "type": "invalid_request"}}
             line["response"] = {"status_code": 400, "request_id": "req", "body": body}
             return False, line
-        line["response"] = {"status_code": 200, "request_id": "req", "body": self.completion(item["body"])}
+        if custom_id not in batch.responses:
+            batch.responses[custom_id] = self.completion(item["body"])
+        line["response"] = {"status_code": 200, "request_id": "req", "body": batch.responses[custom_id]}
         return True, line
 
     def _openai_batch_object(self, batch_id: str, status: str) -> dict[str, Any]:
@@ -489,7 +554,9 @@ class FakeVendors:
                 "type": "errored",
                 "error": {"type": "error", "error": {"type": "invalid_request_error", "message": "scripted failure"}},
             }
-        return {"type": "succeeded", "message": self.message(item["body"])}
+        if item["custom_id"] not in batch.responses:
+            batch.responses[item["custom_id"]] = self.message(item["body"])
+        return {"type": "succeeded", "message": batch.responses[item["custom_id"]]}
 
     def _anthropic_batch_object(self, batch_id: str, status: str) -> dict[str, Any]:
         batch = self.batches[batch_id]

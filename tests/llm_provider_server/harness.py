@@ -49,6 +49,7 @@ def comparison(
 class Harness:
     app: LpsApp
     channel: grpc.aio.Channel
+    port: int = 0
 
     @property
     def stub(self) -> pb_grpc.LlmProviderServiceStub:
@@ -98,6 +99,6 @@ async def lps(database_url: str, **overrides) -> AsyncIterator[Harness]:
     await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            yield Harness(app, channel)
+            yield Harness(app, channel, server.port)
     finally:
         await server.stop(grace=1)
