@@ -375,7 +375,10 @@ class AssessmentService:
         self.metrics.batches_started.labels(mode.value).inc()
         try:
             if mode is BatchingMode.PROVIDER_BATCH_API:
-                await self.lps.create_batch_job(f"cj-{row['assessment_id']}-wave-{new_rows[0]['wave']}", requests)
+                job_id = f"cj-{row['assessment_id']}-wave-{new_rows[0]['wave']}"
+                chunks = batch_job_chunks(requests, self.settings.max_message_bytes * 3 // 4)
+                for k, chunk in enumerate(chunks):
+                    await self.lps.create_batch_job(job_id if len(chunks) == 1 else f"{job_id}-part-{k}", chunk)
             else:
                 for start in range(0, len(requests), 500):
                     await self.lps.submit(requests[start : start + 500])
@@ -802,6 +805,24 @@ class AssessmentService:
             event_time=converters.timestamp(now),
             model=proto.model,
         )
+
+
+BATCH_JOB_MAX_REQUESTS = 10_000  # CreateBatchJob's contract
+
+
+def batch_job_chunks(requests: list, max_bytes: int) -> list[list]:
+    """Consecutive CreateBatchJob calls, each within the contract's request count and the
+    message size (the LPS splits each further to the vendor's limits)."""
+    chunks: list[list] = [[]]
+    size = 0
+    for request in requests:
+        length = request.ByteSize() + 8
+        if chunks[-1] and (len(chunks[-1]) >= BATCH_JOB_MAX_REQUESTS or size + length > max_bytes):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(request)
+        size += length
+    return chunks
 
 
 def _spec(row: dict) -> dict[str, Any]:
