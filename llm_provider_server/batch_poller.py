@@ -112,25 +112,34 @@ class BatchPoller:
         return self.clock() + self.settings.batch_poll_interval_seconds
 
     async def advance(self, job: JobRecord) -> None:
+        """One step of a job. The job's requests are read (and their prompts rendered) only
+        to submit parts or to record outcomes, so a poll costs the same for any job size."""
         adapter = self.executor.runtimes[Provider(job.provider)].adapter.batch
-        claims = await self.jobs.claims(job.job_id)
-        calls = [judge_call(c, self.executor.manifest) for c in claims]
+        calls_of: list[tuple[list[ClaimedRequest], list[JudgeCall]]] = []
+
+        async def requests() -> tuple[list[ClaimedRequest], list[JudgeCall]]:
+            if not calls_of:
+                claims = await self.jobs.claims(job.job_id)
+                calls_of.append((claims, [judge_call(c, self.executor.manifest) for c in claims]))
+            return calls_of[0]
+
         if adapter is None:
             failure = ProviderFailure("BATCH_API_UNSUPPORTED", f"{job.provider} has no batch API", False)
-            await self._finish(job, claims, calls, {}, [], failure)
+            await self._finish(job, *(await requests()), {}, [], failure)
             return
-        if job.cancel_at is None and claims and await self.jobs.cancel_requested_count(job.job_id) == len(claims):
+        if job.cancel_at is None and await self.jobs.cancel_requested_count(job.job_id) == job.item_count:
             # Every request was cancelled one by one (a CJ CancelAssessment): cancel the job.
             job = await self.jobs.request_cancel(job.job_id, self.clock()) or job
         parts = await self.jobs.parts(job.job_id)
         if not parts:
-            parts = await self._split(job, adapter, calls)
+            parts = await self._split(job, adapter, (await requests())[1])
         retry_at: float | None = None
         for part in parts:
             if part.state.is_terminal:
                 continue
             if not part.submitted:
-                retry_at = _earliest(retry_at, await self._submit(job, part, adapter, calls))
+                submit_calls = [] if job.cancel_at is not None else (await requests())[1]
+                retry_at = _earliest(retry_at, await self._submit(job, part, adapter, submit_calls))
                 continue
             await self._cancel_once(job, part, adapter)
             await self._poll(job, part, adapter)
@@ -139,6 +148,7 @@ class BatchPoller:
         if not state.is_terminal:
             await self._progress(job, parts, state, retry_at)
             return
+        claims, calls = await requests()
         items: dict[str, ItemResult] = {}
         for part in parts:
             if part.submitted:
