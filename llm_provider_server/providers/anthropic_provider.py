@@ -22,7 +22,7 @@ from llm_provider_server.domain.batch_job import BatchPoll, ItemResult, JobRecor
 from llm_provider_server.domain.model import Outcome, Provider, ProviderFailure, TokenUsage, Verdict
 from llm_provider_server.domain.verdict import VERDICT_JSON_SCHEMA, parse_verdict
 from llm_provider_server.providers.base import JudgeCall
-from llm_provider_server.providers.errors import classify, scrub
+from llm_provider_server.providers.errors import classify, count_of, malformed, object_of, scrub
 from llm_provider_server.settings import LpsSettings
 
 TOOL_NAME = "record_verdict"
@@ -62,27 +62,33 @@ def message_params(call: JudgeCall) -> dict[str, Any]:
     return params
 
 
-def verdict_from_message(message: dict[str, Any], model: str) -> Verdict:
-    usage = message.get("usage") or {}
+def verdict_from_message(message: Any, model: str) -> Verdict:
+    """The verdict of a Messages reply; any reply of the wrong shape is UNPARSEABLE_VERDICT."""
+    message = object_of(message, "Anthropic", "the message")
+    usage = object_of(message.get("usage"), "Anthropic", "usage")
+    read = count_of(usage.get("cache_read_input_tokens"), "Anthropic", "usage.cache_read_input_tokens")
+    written = count_of(usage.get("cache_creation_input_tokens"), "Anthropic", "usage.cache_creation_input_tokens")
     tokens = TokenUsage(
-        prompt_tokens=(usage.get("input_tokens") or 0)
-        + (usage.get("cache_read_input_tokens") or 0)
-        + (usage.get("cache_creation_input_tokens") or 0),
-        completion_tokens=usage.get("output_tokens") or 0,
-        cache_read_tokens=usage.get("cache_read_input_tokens") or 0,
-        cache_write_tokens=usage.get("cache_creation_input_tokens") or 0,
+        prompt_tokens=count_of(usage.get("input_tokens"), "Anthropic", "usage.input_tokens") + read + written,
+        completion_tokens=count_of(usage.get("output_tokens"), "Anthropic", "usage.output_tokens"),
+        cache_read_tokens=read,
+        cache_write_tokens=written,
     )
     if message.get("stop_reason") == "max_tokens":
         raise ProviderFailure("TRUNCATED", "the verdict was cut off at max_tokens", retryable=False)
+    content = message.get("content") or []
+    if not isinstance(content, list):
+        raise malformed("Anthropic", "content is not a list of blocks")
     tool_input = next(
         (
             block.get("input")
-            for block in message.get("content") or []
-            if block.get("type") == "tool_use" and block.get("name") == TOOL_NAME
+            for block in content
+            if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("name") == TOOL_NAME
         ),
         None,
     )
-    return parse_verdict(tool_input, usage=tokens, model=message.get("model") or model)
+    reported = message.get("model")
+    return parse_verdict(tool_input, usage=tokens, model=reported if isinstance(reported, str) and reported else model)
 
 
 class AnthropicProvider:

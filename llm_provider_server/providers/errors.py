@@ -106,3 +106,26 @@ def classify(exc: Exception, sdk: ModuleType, vendor: str, secrets: Iterable[str
             "UNPARSEABLE_VERDICT", f"{vendor} sent a malformed reply: {scrub(str(exc), secrets)[:100]}", retryable=True
         )
     raise exc
+
+
+def malformed(vendor: str, what: str) -> ProviderFailure:
+    """A vendor reply of the wrong shape: an UNPARSEABLE_VERDICT, retried within the budget."""
+    return ProviderFailure("UNPARSEABLE_VERDICT", f"{vendor} sent a malformed reply: {what}", retryable=True)
+
+
+def object_of(value: Any, vendor: str, what: str) -> dict[str, Any]:
+    """`value` when it is a JSON object (None counts as an empty one), else a malformed reply."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise malformed(vendor, f"{what} is not an object")
+    return value
+
+
+def count_of(value: Any, vendor: str, what: str) -> int:
+    """A token count: a non-negative integer (absent = 0), else a malformed reply."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise malformed(vendor, f"{what} is not a token count")
+    return value

@@ -16,7 +16,7 @@ from llm_provider_server.domain.batch_job import BatchPoll, ItemResult, JobRecor
 from llm_provider_server.domain.model import Outcome, Provider, ProviderFailure, TokenUsage, Verdict
 from llm_provider_server.domain.verdict import VERDICT_JSON_SCHEMA, parse_verdict
 from llm_provider_server.providers.base import JudgeCall
-from llm_provider_server.providers.errors import classify, scrub
+from llm_provider_server.providers.errors import classify, count_of, malformed, object_of, scrub
 from llm_provider_server.settings import LpsSettings
 
 OPENAI_STATES = {
@@ -54,21 +54,27 @@ def request_body(call: JudgeCall) -> dict[str, Any]:
     return body
 
 
-def verdict_from_completion(completion: dict[str, Any], model: str) -> Verdict:
-    usage = completion.get("usage") or {}
-    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+def verdict_from_completion(completion: Any, model: str) -> Verdict:
+    """The verdict of a chat completion; any reply of the wrong shape is UNPARSEABLE_VERDICT."""
+    completion = object_of(completion, "OpenAI", "the completion")
+    usage = object_of(completion.get("usage"), "OpenAI", "usage")
+    details = object_of(usage.get("prompt_tokens_details"), "OpenAI", "usage.prompt_tokens_details")
     tokens = TokenUsage(
-        prompt_tokens=usage.get("prompt_tokens") or 0,
-        completion_tokens=usage.get("completion_tokens") or 0,
-        cache_read_tokens=cached,
+        prompt_tokens=count_of(usage.get("prompt_tokens"), "OpenAI", "usage.prompt_tokens"),
+        completion_tokens=count_of(usage.get("completion_tokens"), "OpenAI", "usage.completion_tokens"),
+        cache_read_tokens=count_of(details.get("cached_tokens"), "OpenAI", "usage.cached_tokens"),
     )
-    choices = completion.get("choices") or []
-    if not choices:
+    choices = completion.get("choices")
+    if not isinstance(choices, list) or not choices:
         raise ProviderFailure("UNPARSEABLE_VERDICT", "the completion has no choices", retryable=True)
-    if choices[0].get("finish_reason") == "length":
+    choice = object_of(choices[0], "OpenAI", "choices[0]")
+    if choice.get("finish_reason") == "length":
         raise ProviderFailure("TRUNCATED", "the verdict was cut off at max_tokens", retryable=False)
-    content = (choices[0].get("message") or {}).get("content")
-    return parse_verdict(content, usage=tokens, model=completion.get("model") or model)
+    content = object_of(choice.get("message"), "OpenAI", "choices[0].message").get("content")
+    if content is not None and not isinstance(content, str):
+        raise malformed("OpenAI", "the message content is not text")
+    reported = completion.get("model")
+    return parse_verdict(content, usage=tokens, model=reported if isinstance(reported, str) and reported else model)
 
 
 class OpenAIProvider:

@@ -5,6 +5,7 @@ validation, and secrets that never leave (results, logs at every level, metrics)
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -14,6 +15,9 @@ from huleedu.llm.v1 import batch_job_service_pb2 as jobs_pb
 from huleedu.llm.v1 import llm_provider_service_pb2 as pb
 from prometheus_client import generate_latest
 
+from llm_provider_server.domain.model import ProviderFailure
+from llm_provider_server.providers.anthropic_provider import verdict_from_message
+from llm_provider_server.providers.openai_provider import verdict_from_completion
 from tests.llm_provider_server.fake_vendors import FakeVendors, Scripted
 from tests.llm_provider_server.harness import comparison, lps
 
@@ -202,3 +206,71 @@ async def test_secrets_never_leave(tmp_path, vendor, caplog, mode):
     assert len(caplog.records) > 0
     for secret in (OPENAI_KEY, ANTHROPIC_KEY, "RECOGNISABLE"):
         assert secret not in everything
+
+
+GOOD = {"winner": "Essay A", "justification": "Fuller.", "confidence": 4}
+
+
+def completion(**changes) -> dict:
+    body = {
+        "model": "gpt-4.1-mini-2025-04-14",
+        "choices": [{"finish_reason": "stop", "message": {"content": json.dumps(GOOD)}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+    }
+    return body | changes
+
+
+def message(**changes) -> dict:
+    body = {
+        "model": "claude-haiku-4-5-20251001",
+        "stop_reason": "tool_use",
+        "content": [{"type": "tool_use", "name": "record_verdict", "input": GOOD}],
+        "usage": {"input_tokens": 10, "output_tokens": 5},
+    }
+    return body | changes
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "not an object",
+        completion(usage="lots"),
+        completion(usage={"prompt_tokens": -1}),
+        completion(usage={"prompt_tokens": 1.5}),
+        completion(usage={"prompt_tokens": 1, "prompt_tokens_details": []}),
+        completion(choices={"0": {}}),
+        completion(choices=["a choice"]),
+        completion(choices=[{"message": ["content"]}]),
+        completion(choices=[{"message": {"content": {"winner": "Essay A"}}}]),
+        completion(choices=[{"message": {"content": json.dumps({"winner": ["Essay A"]})}}]),
+        completion(choices=[{"message": {"content": "{}"}}]),
+    ],
+)
+def test_malformed_openai_replies_are_unparseable_verdicts(reply):
+    with pytest.raises(ProviderFailure) as caught:
+        verdict_from_completion(reply, "m")
+    assert caught.value.code == "UNPARSEABLE_VERDICT" and caught.value.retryable
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        ["a list"],
+        message(usage="lots"),
+        message(usage={"input_tokens": "10"}),
+        message(usage={"input_tokens": 1, "cache_read_input_tokens": -5}),
+        message(content={"type": "tool_use"}),
+        message(content=["text"]),
+        message(content=[{"type": "tool_use", "name": "record_verdict", "input": {}}]),
+        message(content=[{"type": "tool_use", "name": "record_verdict", "input": {**GOOD, "winner": ["Essay A"]}}]),
+    ],
+)
+def test_malformed_anthropic_replies_are_unparseable_verdicts(reply):
+    with pytest.raises(ProviderFailure) as caught:
+        verdict_from_message(reply, "m")
+    assert caught.value.code == "UNPARSEABLE_VERDICT" and caught.value.retryable
+
+
+def test_well_formed_replies_parse():
+    assert verdict_from_completion(completion(), "m").usage.prompt_tokens == 10
+    assert verdict_from_message(message(), "m").winner.value == "essay_a"
