@@ -29,6 +29,7 @@ from huleedu.llm.v1 import comparison_pb2
 from huleedu.results.v1 import batch_pb2, result_aggregator_service_pb2
 
 from cj_server import converters
+from cj_server.domain.batch_job_chunks import batch_job_chunks
 from cj_server.domain.bradley_terry import Comparisons
 from cj_server.domain.engine import EngineConfig, State, step
 from cj_server.domain.grading import BUILT_IN_SCALES, GradeScale
@@ -805,24 +806,6 @@ class AssessmentService:
             event_time=converters.timestamp(now),
             model=proto.model,
         )
-
-
-BATCH_JOB_MAX_REQUESTS = 10_000  # CreateBatchJob's contract
-
-
-def batch_job_chunks(requests: list, max_bytes: int) -> list[list]:
-    """Consecutive CreateBatchJob calls, each within the contract's request count and the
-    message size (the LPS splits each further to the vendor's limits)."""
-    chunks: list[list] = [[]]
-    size = 0
-    for request in requests:
-        length = request.ByteSize() + 8
-        if chunks[-1] and (len(chunks[-1]) >= BATCH_JOB_MAX_REQUESTS or size + length > max_bytes):
-            chunks.append([])
-            size = 0
-        chunks[-1].append(request)
-        size += length
-    return chunks
 
 
 def _spec(row: dict) -> dict[str, Any]:
