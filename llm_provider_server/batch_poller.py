@@ -141,8 +141,7 @@ class BatchPoller:
                 submit_calls = [] if job.cancel_at is not None else (await requests())[1]
                 retry_at = _earliest(retry_at, await self._submit(job, part, adapter, submit_calls))
                 continue
-            await self._cancel_once(job, part, adapter)
-            await self._poll(job, part, adapter)
+            await self._poll(job, await self._cancel_once(job, part, adapter), adapter)
         parts = await self.jobs.parts(job.job_id)
         state = aggregate_state([p.state for p in parts], job.cancel_at is not None)
         if not state.is_terminal:
@@ -196,25 +195,24 @@ class BatchPoller:
         )
         return None
 
-    async def _cancel_once(self, job: JobRecord, part: VendorPart, adapter: BatchAdapter) -> None:
+    async def _cancel_once(self, job: JobRecord, part: VendorPart, adapter: BatchAdapter) -> VendorPart:
         """A cancel reaches each vendor job once: `cancel_sent_at` is written after the vendor
         took it, and a vendor that refuses it for good (the job ended meanwhile) is not asked again."""
         if job.cancel_at is None or part.cancel_sent_at is not None:
-            return
+            return part
         now = self.clock()
         try:
             await adapter.cancel(part.vendor_record(job))
         except ProviderFailure as failure:
             if failure.retryable:
-                return
+                return part
             log.warning("batch job %s part %s: the vendor refused the cancel (%s)", job.job_id, part.part, failure.code)
         self.metrics.vendor_cancels.labels(job.provider).inc()
         await self.jobs.update_part(job.job_id, part.part, cancel_sent_at=now)
+        return replace(part, cancel_sent_at=now)
 
     async def _poll(self, job: JobRecord, part: VendorPart, adapter: BatchAdapter) -> None:
-        parts = await self.jobs.parts(job.job_id)
-        current = next(p for p in parts if p.part == part.part)
-        poll = await adapter.poll(current.vendor_record(job))
+        poll = await adapter.poll(part.vendor_record(job))
         state = effective_state(poll)
         fields: dict = {"state": state, "counts": poll.counts}
         if state.is_terminal:
