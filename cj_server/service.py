@@ -29,6 +29,7 @@ from huleedu.llm.v1 import comparison_pb2
 from huleedu.results.v1 import batch_pb2, result_aggregator_service_pb2
 
 from cj_server import converters
+from cj_server.domain.batch_job_chunks import batch_job_chunks
 from cj_server.domain.bradley_terry import Comparisons
 from cj_server.domain.engine import EngineConfig, State, step
 from cj_server.domain.grading import BUILT_IN_SCALES, GradeScale
@@ -375,7 +376,10 @@ class AssessmentService:
         self.metrics.batches_started.labels(mode.value).inc()
         try:
             if mode is BatchingMode.PROVIDER_BATCH_API:
-                await self.lps.create_batch_job(f"cj-{row['assessment_id']}-wave-{new_rows[0]['wave']}", requests)
+                job_id = f"cj-{row['assessment_id']}-wave-{new_rows[0]['wave']}"
+                chunks = batch_job_chunks(requests, self.settings.max_message_bytes * 3 // 4)
+                for k, chunk in enumerate(chunks):
+                    await self.lps.create_batch_job(job_id if len(chunks) == 1 else f"{job_id}-part-{k}", chunk)
             else:
                 for start in range(0, len(requests), 500):
                     await self.lps.submit(requests[start : start + 500])

@@ -44,8 +44,8 @@ add_llm_servicer = llm_provider_service_pb2_grpc.add_LlmProviderServiceServicer_
 add_batch_job_servicer = batch_job_service_pb2_grpc.add_BatchJobServiceServicer_to_server
 
 
-def mock_provider(settings: LpsSettings, clock) -> MockProvider:
-    config = MockConfig(
+def mock_config(settings: LpsSettings) -> MockConfig:
+    return MockConfig(
         profile=settings.mock_mode.value,
         seed=settings.mock_seed,
         latent_sigma=settings.mock_latent_sigma,
@@ -56,6 +56,10 @@ def mock_provider(settings: LpsSettings, clock) -> MockProvider:
         error_rate=settings.mock_error_rate,
         error_codes=settings.error_codes(),
     )
+
+
+def mock_provider(settings: LpsSettings, clock) -> MockProvider:
+    config = mock_config(settings)
     timing = MockBatchTiming(
         validating_seconds=settings.mock_batch_validating_seconds,
         processing_seconds=settings.mock_batch_processing_seconds,
@@ -146,7 +150,7 @@ class LpsApp:
             max_attempts=settings.max_attempts,
         )
         self.jobs = BatchJobStore(self.store)
-        self.manifest = Manifest.load()
+        self.manifest = Manifest.load(declared=settings.declared_models())
         self.adapters = adapters or provider_adapters(settings, clock)
         runtimes = {
             provider: provider_runtime(settings, provider, adapter) for provider, adapter in self.adapters.items()
@@ -162,7 +166,15 @@ class LpsApp:
         self.worker = QueueWorker(self.store, self.jobs, self.executor, settings, self.metrics, clock)
         self.poller = BatchPoller(self.jobs, self.executor, settings, self.metrics, clock)
         self.service = ComparisonService(
-            settings, self.store, self.jobs, self.manifest, clock, self._wake, self._job_scheduled
+            settings,
+            self.store,
+            self.jobs,
+            self.manifest,
+            clock,
+            self._wake,
+            self._job_scheduled,
+            on_rejected=lambda reason: self.metrics.rejected.labels(reason).inc(),
+            on_cancel=lambda kind: self.metrics.cancellations.labels(kind).inc(),
         )
 
     def _job_scheduled(self, job) -> None:
@@ -188,7 +200,7 @@ class LpsApp:
         await self.database.close()
 
     def grpc_server(self) -> GrpcServer:
-        llm = LlmProviderServicer(self.settings, self.service, self.manifest)
+        llm = LlmProviderServicer(self.settings, self.service, self.manifest, mock_config(self.settings))
         jobs = BatchJobServicer(self.service)
         return GrpcServer(
             name=SERVER_NAME,

@@ -9,8 +9,9 @@ from google.protobuf import duration_pb2
 from google.rpc import status_pb2
 from huleedu.llm.v1 import batch_job_pb2, comparison_pb2, llm_provider_service_pb2
 
-from llm_provider_server.domain.batch_job import JobRecord, JobState
+from llm_provider_server.domain.batch_job import JobRecord, JobState, RequestCounts, VendorPart
 from llm_provider_server.domain.manifest import ModelInfo
+from llm_provider_server.domain.mock_judge import PROFILES, MockConfig, latency_in_force
 from llm_provider_server.domain.model import (
     Acceptance,
     BatchingHint,
@@ -239,8 +240,31 @@ def comparison_to_proto(stored: StoredRequest) -> comparison_pb2.Comparison:
 # ---- batch jobs ---------------------------------------------------------------------------------
 
 
-def job_to_proto(job: JobRecord, comparisons: Sequence[str] = ()) -> batch_job_pb2.BatchJob:
-    counts = job.counts
+def counts_to_proto(counts: RequestCounts) -> batch_job_pb2.BatchJob.RequestCounts:
+    return batch_job_pb2.BatchJob.RequestCounts(
+        total=counts.total,
+        processing=counts.processing,
+        succeeded=counts.succeeded,
+        errored=counts.errored,
+        cancelled=counts.cancelled,
+        expired=counts.expired,
+    )
+
+
+def part_to_proto(part: VendorPart) -> batch_job_pb2.BatchJob.VendorJob:
+    return batch_job_pb2.BatchJob.VendorJob(
+        provider_job_id=part.provider_job_id or "",
+        state=JOB_STATE_TO_PROTO[part.state],
+        first_index=part.first_index,
+        request_counts=counts_to_proto(part.counts),
+        submit_time=timestamp(part.submitted_at),
+        cancel_time=timestamp(part.cancel_sent_at),
+    )
+
+
+def job_to_proto(
+    job: JobRecord, comparisons: Sequence[str] = (), parts: Sequence[VendorPart] = ()
+) -> batch_job_pb2.BatchJob:
     message = batch_job_pb2.BatchJob(
         name=f"batchJobs/{job.job_id}",
         request_id=job.request_id or "",
@@ -248,14 +272,7 @@ def job_to_proto(job: JobRecord, comparisons: Sequence[str] = ()) -> batch_job_p
         provider=PROVIDER_TO_PROTO[Provider(job.provider)],
         model=job.model,
         provider_job_id=job.provider_job_id or "",
-        request_counts=batch_job_pb2.BatchJob.RequestCounts(
-            total=counts.total,
-            processing=counts.processing,
-            succeeded=counts.succeeded,
-            errored=counts.errored,
-            cancelled=counts.cancelled,
-            expired=counts.expired,
-        ),
+        request_counts=counts_to_proto(job.counts),
         cost_usd=job.cost_usd,
         create_time=timestamp(job.created_at),
         update_time=timestamp(job.updated_at),
@@ -265,6 +282,7 @@ def job_to_proto(job: JobRecord, comparisons: Sequence[str] = ()) -> batch_job_p
         expire_time=timestamp(job.expire_at),
         cancel_time=timestamp(job.cancel_at),
         comparisons=[comparison_name(c) for c in comparisons],
+        vendor_jobs=[part_to_proto(p) for p in parts],
     )
     if job.error_reason and job.state in (JobState.FAILED, JobState.EXPIRED):
         message.error.CopyFrom(error_status("UNAVAILABLE", job.error_reason, job.error_message))
@@ -283,6 +301,7 @@ def model_to_proto(model: ModelInfo) -> llm_provider_service_pb2.Model:
         input_usd_per_million_tokens=model.input_per_million,
         output_usd_per_million_tokens=model.output_per_million,
         cache_read_usd_per_million_tokens=model.cache_read_per_million,
+        cache_write_usd_per_million_tokens=model.cache_write_price,
         batch_price_factor=model.batch_price_factor,
         supports_temperature=model.supports_temperature,
         supports_batch_api=model.supports_batch_api,
@@ -291,10 +310,29 @@ def model_to_proto(model: ModelInfo) -> llm_provider_service_pb2.Model:
     )
 
 
-def mock_mode_response(settings: LpsSettings) -> llm_provider_service_pb2.GetMockModeResponse:
+def mock_judge_to_proto(config: MockConfig) -> llm_provider_service_pb2.MockJudge:
+    profile = PROFILES[config.profile]
+    base_ms, jitter_ms = latency_in_force(config)
+    return llm_provider_service_pb2.MockJudge(
+        profile=config.profile,
+        seed=config.seed,
+        latent_sigma=config.latent_sigma,
+        latent_bias=config.latent_bias,
+        latency_base_ms=base_ms,
+        latency_jitter_ms=jitter_ms,
+        latency_scale=config.latency_scale,
+        error_rate=config.error_rate,
+        error_codes=list(config.error_codes),
+        prompt_token_floor=profile.prompt_floor,
+        completion_token_floor=profile.completion_floor,
+    )
+
+
+def mock_mode_response(settings: LpsSettings, judge: MockConfig) -> llm_provider_service_pb2.GetMockModeResponse:
     return llm_provider_service_pb2.GetMockModeResponse(
         use_mock_llm=settings.use_mock_llm,
         mock_mode=settings.mock_mode.value,
         default_provider=PROVIDER_TO_PROTO[Provider(settings.default_provider.value)],
         queue_processing_mode=PROCESSING_MODE_TO_PROTO[settings.queue_processing_mode.value],
+        judge=mock_judge_to_proto(judge),
     )

@@ -65,5 +65,19 @@ class LpsMetrics:
         self.breaker_state = Gauge(
             "llm_provider_circuit_breaker_state", "0 closed, 1 open, 2 half-open.", ("provider",), registry=registry
         )
-        self.rejected = counter("llm_provider_rejected_total", "Submissions refused.", ("reason",))
+        self.rejected = counter("llm_provider_rejected_total", "Submissions refused, by reason.", ("reason",))
+        self.cancellations = counter(
+            "llm_provider_cancellations_total", "Cancellations asked for, by what was cancelled.", ("kind",)
+        )
+        self.batch_splits = counter(
+            "llm_provider_batch_api_job_splits_total",
+            "Batch jobs split into several vendor jobs to fit the vendor's limits.",
+            ("provider",),
+        )
+        self.vendor_jobs = counter(
+            "llm_provider_batch_api_vendor_jobs_total", "Vendor batch jobs submitted.", ("provider",)
+        )
+        self.vendor_cancels = counter(
+            "llm_provider_batch_api_vendor_cancels_total", "Cancels sent to a vendor batch job.", ("provider",)
+        )
         self.retries = counter("llm_provider_retries_total", "Attempts put back for a retry.", ("provider", "reason"))

@@ -7,14 +7,16 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 
 from llm_provider_server.domain.batch_job import JobRecord, JobState
 from llm_provider_server.domain.manifest import Manifest
 from llm_provider_server.domain.model import Acceptance, ComparisonSpec, Provider, ResultRecord, StoredRequest
 from llm_provider_server.domain.validation import CONSUMER, Limits, validate_batch
+from llm_provider_server.domain.vendor_limits import MAX_JOB_REQUESTS
 from llm_provider_server.settings import LpsSettings
 from llm_provider_server.store import BatchJobStore, LpsStore, NewRequest
-from service_core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from service_core.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 
 class ComparisonService:
@@ -27,6 +29,8 @@ class ComparisonService:
         clock: Callable[[], float] = time.time,
         on_work: Callable[[], None] = lambda: None,
         on_job_created: Callable[[JobRecord], None] = lambda job: None,
+        on_rejected: Callable[[str], None] = lambda reason: None,
+        on_cancel: Callable[[str], None] = lambda kind: None,
     ):
         self.settings = settings
         self.store = store
@@ -35,7 +39,11 @@ class ComparisonService:
         self.clock = clock
         self.on_work = on_work
         self.on_job_created = on_job_created
+        self.on_rejected = on_rejected
+        self.on_cancel = on_cancel
         self.limits = Limits(max_essay_chars=settings.max_essay_chars)
+        # CreateBatchJob's contract: 1 to MAX_JOB_REQUESTS requests (split to the vendor's limits later).
+        self.job_limits = replace(self.limits, max_requests_per_call=MAX_JOB_REQUESTS)
         self.background: set[asyncio.Task] = set()
 
     # ---- providers -----------------------------------------------------------------------
@@ -62,14 +70,18 @@ class ComparisonService:
         return NewRequest(spec, provider, model.model_id)
 
     def validate(
-        self, specs: Sequence[ComparisonSpec], violations: list[FieldViolation], field: str = "requests"
+        self,
+        specs: Sequence[ComparisonSpec],
+        violations: list[FieldViolation],
+        field: str = "requests",
+        limits: Limits | None = None,
     ) -> list[NewRequest]:
         violations = violations + validate_batch(
             list(specs),
             manifest=self.manifest,
             available=self.available_providers(),
             default_provider=Provider(self.settings.default_provider.value),
-            limits=self.limits,
+            limits=limits or self.limits,
             field_prefix=field,
         )
         if violations:
@@ -79,7 +91,11 @@ class ComparisonService:
     # ---- comparisons ---------------------------------------------------------------------
 
     async def submit(self, specs: Sequence[ComparisonSpec], violations: list[FieldViolation]) -> list[Acceptance]:
-        accepted = await self.store.submit(self.validate(specs, violations), self.clock())
+        try:
+            accepted = await self.store.submit(self.validate(specs, violations), self.clock())
+        except DomainError as refused:
+            self.on_rejected(refused.reason)
+            raise
         self.on_work()
         return accepted
 
@@ -103,6 +119,7 @@ class ComparisonService:
             )
         cancelled = await self.store.cancel(request_id, self.clock())
         assert cancelled is not None
+        self.on_cancel("comparison")
         return cancelled
 
     async def stream(
@@ -143,9 +160,18 @@ class ComparisonService:
     async def create_job(
         self, request_id: str, specs: Sequence[ComparisonSpec], violations: list[FieldViolation]
     ) -> JobRecord:
+        try:
+            return await self._create_job(request_id, specs, violations)
+        except DomainError as refused:
+            self.on_rejected(refused.reason)
+            raise
+
+    async def _create_job(
+        self, request_id: str, specs: Sequence[ComparisonSpec], violations: list[FieldViolation]
+    ) -> JobRecord:
         if not request_id.strip():
             violations = [*violations, FieldViolation("request_id", "required")]
-        resolved = self.validate(specs, violations)
+        resolved = self.validate(specs, violations, limits=self.job_limits)
         if len({(item.provider, item.model) for item in resolved}) > 1:
             raise InvalidArgument(FieldViolation("requests", "all requests of a job must use one provider and model"))
         job, duplicate = await self.jobs.create_job(request_id, resolved, self.clock())
@@ -174,6 +200,7 @@ class ComparisonService:
             )
         cancelled = await self.jobs.request_cancel(job_id, self.clock())
         assert cancelled is not None
+        self.on_cancel("batch_job")
         self.on_work()
         return cancelled
 

@@ -14,6 +14,7 @@ from llm_provider_server.converters import (
     request_id_from_name,
 )
 from llm_provider_server.domain.manifest import Manifest
+from llm_provider_server.domain.mock_judge import MockConfig
 from llm_provider_server.service import ComparisonService
 from llm_provider_server.settings import LpsSettings
 from service_core.errors import FieldViolation, InvalidArgument
@@ -21,10 +22,11 @@ from service_core.paging import keyset_after, keyset_token, offset_from, offset_
 
 
 class LlmProviderServicer(llm_provider_service_pb2_grpc.LlmProviderServiceServicer):
-    def __init__(self, settings: LpsSettings, service: ComparisonService, manifest: Manifest):
+    def __init__(self, settings: LpsSettings, service: ComparisonService, manifest: Manifest, mock_judge: MockConfig):
         self.settings = settings
         self.service = service
         self.manifest = manifest
+        self.mock_judge = mock_judge
 
     async def SubmitComparisons(self, request: pb.SubmitComparisonsRequest, context) -> pb.SubmitComparisonsResponse:
         specs, violations = converters.specs_from_proto(request.requests)
@@ -51,7 +53,7 @@ class LlmProviderServicer(llm_provider_service_pb2_grpc.LlmProviderServiceServic
         return pb.AckComparisonResultsResponse(acknowledged_count=count)
 
     async def GetMockMode(self, request: pb.GetMockModeRequest, context) -> pb.GetMockModeResponse:
-        return converters.mock_mode_response(self.settings)
+        return converters.mock_mode_response(self.settings, self.mock_judge)
 
     async def ListModels(self, request: pb.ListModelsRequest, context) -> pb.ListModelsResponse:
         provider = None
@@ -69,7 +71,9 @@ class BatchJobServicer(batch_job_service_pb2_grpc.BatchJobServiceServicer):
 
     async def _job(self, job_id: str):
         job = await self.service.get_job(job_id)
-        return converters.job_to_proto(job, await self.service.job_comparisons(job_id))
+        return converters.job_to_proto(
+            job, await self.service.job_comparisons(job_id), await self.service.jobs.parts(job_id)
+        )
 
     async def CreateBatchJob(self, request: jobs_pb.CreateBatchJobRequest, context) -> jobs_pb.CreateBatchJobResponse:
         specs, violations = converters.specs_from_proto(request.requests)
@@ -107,7 +111,8 @@ class BatchJobServicer(batch_job_service_pb2_grpc.BatchJobServiceServicer):
 
     async def WatchBatchJob(self, request: jobs_pb.WatchBatchJobRequest, context):
         async for job in self.service.watch_job(job_id_from_name(request.name)):
-            yield jobs_pb.WatchBatchJobResponse(batch_job=converters.job_to_proto(job))
+            parts = await self.service.jobs.parts(job.job_id)
+            yield jobs_pb.WatchBatchJobResponse(batch_job=converters.job_to_proto(job, parts=parts))
 
     async def ListBatchJobResults(
         self, request: jobs_pb.ListBatchJobResultsRequest, context

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from llm_provider_server.domain.manifest import ModelInfo, entries_from_json
 from service_core.settings import ServerSettings
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as error:
+        raise ValueError(f"cannot read the models file {path}: {error.strerror}") from None
 
 
 class ProviderName(StrEnum):
@@ -52,6 +61,10 @@ class LpsSettings(ServerSettings):
         default=SecretStr(""), validation_alias=AliasChoices("LPS_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
     )
     anthropic_base_url: str = ""
+    # Models beyond models.json (a JSON list of entries; only provider and model_id required,
+    # prices default to 0), and a manifest file of more; e.g. a local server's model names.
+    models: str = ""
+    models_file: str = ""
     provider_timeout_seconds: float = Field(default=120.0, gt=0)
     # Per-provider timeouts of one call; 0 = provider_timeout_seconds.
     openai_timeout_seconds: float = Field(default=0.0, ge=0)
@@ -77,6 +90,9 @@ class LpsSettings(ServerSettings):
     max_concurrency_per_model: int = Field(default=32, ge=1)
     bundle_max_items: int = Field(default=64, ge=1, le=64)
     batch_job_max_items: int = Field(default=1000, ge=1, le=50_000)
+    # Lower the vendors' batch limits (requests, bytes of input) per vendor job; 0 = the vendor's own.
+    vendor_job_max_items: int = Field(default=0, ge=0)
+    vendor_job_max_bytes: int = Field(default=0, ge=0)
     batch_poll_interval_seconds: float = Field(default=1.0, gt=0)
     idle_poll_seconds: float = Field(default=0.25, gt=0)
     sweep_interval_seconds: float = Field(default=1.0, gt=0)
@@ -102,6 +118,24 @@ class LpsSettings(ServerSettings):
     mock_batch_finalizing_seconds: float = Field(default=0.2, ge=0)
     mock_batch_window_seconds: float = Field(default=24 * 3600, gt=0)
     mock_batch_output_delay_seconds: float = Field(default=0.0, ge=0)
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, value: str) -> str:
+        if value.strip():
+            entries_from_json(value, "LPS_MODELS")
+        return value
+
+    @field_validator("models_file")
+    @classmethod
+    def _models_file(cls, value: str) -> str:
+        if value.strip():
+            entries_from_json(_read(value), f"LPS_MODELS_FILE {value}")
+        return value
+
+    def declared_models(self) -> list[ModelInfo]:
+        declared = entries_from_json(_read(self.models_file), self.models_file) if self.models_file.strip() else []
+        return declared + (entries_from_json(self.models, "LPS_MODELS") if self.models.strip() else [])
 
     @field_validator("mock_error_codes")
     @classmethod

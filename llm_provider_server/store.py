@@ -16,11 +16,12 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
-from llm_provider_server.domain.batch_job import JobRecord, JobState, RequestCounts
+from llm_provider_server.domain.batch_job import JobRecord, JobState, RequestCounts, VendorPart
 from llm_provider_server.domain.bundling import bundle_key
 from llm_provider_server.domain.model import (
     Acceptance,
@@ -106,6 +107,22 @@ jobs_table = sa.Table(
     sa.Column("next_poll_at", sa.Float, nullable=False),
     sa.Column("poller", sa.String(64)),
     sa.Column("poll_lease_until", sa.Float),
+)
+
+vendor_jobs_table = sa.Table(
+    "lps_vendor_jobs",
+    metadata,
+    sa.Column("job_id", sa.String(64), primary_key=True),
+    sa.Column("part", sa.Integer, primary_key=True),
+    sa.Column("first_index", sa.Integer, nullable=False),
+    sa.Column("item_count", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("counts_json", sa.Text, nullable=False),
+    sa.Column("provider_job_id", sa.String(128)),
+    sa.Column("submitted_at", sa.Float),
+    sa.Column("cancel_sent_at", sa.Float),
+    sa.Column("ended_at", sa.Float),
+    sa.Column("error_json", sa.Text),
 )
 
 ACTIVE = (RequestStatus.QUEUED.value, RequestStatus.PROCESSING.value)
@@ -837,6 +854,24 @@ def job_from_row(row: Any) -> JobRecord:
     )
 
 
+def part_from_row(row: Any) -> VendorPart:
+    error = json.loads(row.error_json) if row.error_json else {}
+    return VendorPart(
+        job_id=row.job_id,
+        part=row.part,
+        first_index=row.first_index,
+        item_count=row.item_count,
+        state=JobState(row.state),
+        counts=RequestCounts(**json.loads(row.counts_json)),
+        provider_job_id=row.provider_job_id,
+        submitted_at=row.submitted_at,
+        cancel_sent_at=row.cancel_sent_at,
+        ended_at=row.ended_at,
+        error_reason=error.get("reason", ""),
+        error_message=error.get("message", ""),
+    )
+
+
 class BatchJobStore:
     """Jobs live beside the queue: a job's requests stay PROCESSING with `batch_job_id` set
     until the poller records their outcomes."""
@@ -882,12 +917,29 @@ class BatchJobStore:
         return job
 
     async def create_job(self, request_id: str, new: Sequence[NewRequest], now: float) -> tuple[JobRecord, bool]:
-        """CreateBatchJob: the requests and their job in one transaction. Idempotent by request_id."""
+        """CreateBatchJob: the requests and their job in one transaction; (the job, whether it
+        already existed). Idempotent by request_id also under concurrent repeats: the capacity
+        lock orders them on PostgreSQL and the write lock on SQLite, and the key is looked up
+        again under it; a unique violation that still escapes is a repeat that won elsewhere."""
         if (existing := await self.get_by_request_id(request_id)) is not None:
             return existing, True
+        try:
+            return await self._insert_job(request_id, new, now)
+        except IntegrityError as exc:
+            if (existing := await self.get_by_request_id(request_id)) is not None:
+                return existing, True
+            raise AlreadyExists("comparison request ids already used", reason="REQUEST_ID_IN_USE") from exc
+
+    async def _insert_job(self, request_id: str, new: Sequence[NewRequest], now: float) -> tuple[JobRecord, bool]:
         job_id = uuid.uuid4().hex
         ids = [item.spec.request_id for item in new]
         async with self.store.transaction() as connection:
+            await self.store.lock_capacity(connection)
+            repeat = (
+                await connection.execute(sa.select(jobs_table).where(jobs_table.c.request_id == request_id))
+            ).first()
+            if repeat is not None:
+                return job_from_row(repeat), True
             taken = (
                 (
                     await connection.execute(
@@ -903,11 +955,7 @@ class BatchJobStore:
                     reason="REQUEST_ID_IN_USE",
                     metadata={"requestIds": ",".join(sorted(taken)[:20])},
                 )
-            active = (
-                await connection.execute(
-                    sa.select(sa.func.count()).select_from(requests_table).where(requests_table.c.status.in_(ACTIVE))
-                )
-            ).scalar_one()
+            active = await self.store.active_count(connection)
             if active + len(new) > self.store.capacity:
                 raise ResourceExhausted(
                     f"queue is full ({active} of {self.store.capacity} requests active)",
@@ -925,7 +973,8 @@ class BatchJobStore:
                 rows.append(row)
             await connection.execute(requests_table.insert(), rows)
         job = await self.get(job_id)
-        assert job is not None
+        if job is None:
+            raise RuntimeError(f"batch job {job_id} vanished right after its insert")
         return job, False
 
     async def get(self, job_id: str) -> JobRecord | None:
@@ -1009,8 +1058,12 @@ class BatchJobStore:
         return [job_from_row(row) for row in rows]
 
     async def update(self, job_id: str, poller: str, now: float, next_poll_at: float, **fields: Any) -> None:
+        """The poller's progress on a job it holds. A cancel asked for meanwhile wins over the
+        running state the poller saw (the job says cancelling, never in_progress, after a cancel)."""
         j = jobs_table.c
-        values = {self._column(k): self._value(k, v) for k, v in fields.items()}
+        values: dict[str, Any] = {self._column(k): self._value(k, v) for k, v in fields.items()}
+        if "state" in fields and not fields["state"].is_terminal:
+            values["state"] = sa.case((j.cancel_at.is_not(None), JobState.CANCELLING.value), else_=values["state"])
         async with self.store.transaction() as connection:
             await connection.execute(
                 jobs_table.update()
@@ -1044,6 +1097,65 @@ class BatchJobStore:
                 .values(cancel_at=now, state=JobState.CANCELLING.value, updated_at=now, next_poll_at=now)
             )
         return await self.get(job_id)
+
+    async def cancel_requested_count(self, job_id: str) -> int:
+        """How many of the job's requests were cancelled one by one (CancelComparison)."""
+        r = requests_table.c
+        async with self.store.engine.connect() as connection:
+            return (
+                await connection.execute(
+                    sa.select(sa.func.count())
+                    .select_from(requests_table)
+                    .where(r.batch_job_id == job_id, r.cancel_requested.is_(True))
+                )
+            ).scalar_one()
+
+    # ---- vendor jobs (parts) -------------------------------------------------------------
+
+    async def parts(self, job_id: str) -> list[VendorPart]:
+        v = vendor_jobs_table.c
+        async with self.store.engine.connect() as connection:
+            rows = (
+                await connection.execute(sa.select(vendor_jobs_table).where(v.job_id == job_id).order_by(v.part))
+            ).all()
+        return [part_from_row(row) for row in rows]
+
+    async def add_parts(self, job_id: str, poller: str, ranges: Sequence[tuple[int, int]]) -> list[VendorPart]:
+        """The job's split into vendor jobs, written once by the poller that holds the job."""
+        j = jobs_table.c
+        async with self.store.transaction() as connection:
+            held = (await connection.execute(sa.select(j.job_id).where(j.job_id == job_id, j.poller == poller))).first()
+            existing = (
+                await connection.execute(
+                    sa.select(sa.func.count())
+                    .select_from(vendor_jobs_table)
+                    .where(vendor_jobs_table.c.job_id == job_id)
+                )
+            ).scalar_one()
+            if held and not existing:
+                await connection.execute(
+                    vendor_jobs_table.insert(),
+                    [
+                        {
+                            "job_id": job_id,
+                            "part": index,
+                            "first_index": start,
+                            "item_count": end - start,
+                            "state": JobState.VALIDATING.value,
+                            "counts_json": json.dumps(asdict(RequestCounts(total=end - start, processing=end - start))),
+                        }
+                        for index, (start, end) in enumerate(ranges)
+                    ],
+                )
+        return await self.parts(job_id)
+
+    async def update_part(self, job_id: str, part: int, **fields: Any) -> None:
+        v = vendor_jobs_table.c
+        values = {self._column(k): self._value(k, val) for k, val in fields.items()}
+        async with self.store.transaction() as connection:
+            await connection.execute(
+                vendor_jobs_table.update().where(v.job_id == job_id, v.part == part).values(**values)
+            )
 
     @staticmethod
     def _column(name: str) -> str:

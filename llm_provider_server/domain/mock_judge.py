@@ -181,6 +181,14 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(len(text.split()) * 0.75))
 
 
+def latency_in_force(config: MockConfig) -> tuple[float, float]:
+    """(base ms, jitter ms) before scaling: the server's own when set, else the profile's."""
+    profile = PROFILES[config.profile]
+    if config.latency_ms or config.latency_jitter_ms:
+        return config.latency_ms, config.latency_jitter_ms
+    return profile.latency_base_ms, profile.latency_jitter_ms
+
+
 def judge(
     config: MockConfig,
     *,
@@ -194,11 +202,7 @@ def judge(
 ) -> MockCall:
     profile = PROFILES[config.profile]
     rng = random.Random(hashlib.sha256(f"{config.seed}\0{request_id}\0{attempt}".encode()).digest())
-    base, jitter = (
-        (config.latency_ms, config.latency_jitter_ms)
-        if (config.latency_ms or config.latency_jitter_ms)
-        else (profile.latency_base_ms, profile.latency_jitter_ms)
-    )
+    base, jitter = latency_in_force(config)
     latency = (base + rng.uniform(0, jitter)) / 1000 * config.latency_scale
     if config.error_rate and rng.random() < config.error_rate:
         status = rng.choice(config.error_codes or (500,))

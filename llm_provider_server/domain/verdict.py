@@ -44,7 +44,8 @@ def parse_verdict(payload: str | dict[str, Any] | None, *, usage: TokenUsage, mo
             raise _unparseable(f"verdict is not JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise _unparseable("verdict is not a JSON object")
-    winner = _WINNERS.get(payload.get("winner"))  # type: ignore[arg-type]
+    named = payload.get("winner")
+    winner = _WINNERS.get(named) if isinstance(named, str) else None
     if winner is None:
         raise _unparseable(f"winner must be 'Essay A' or 'Essay B', got {payload.get('winner')!r}")
     confidence = payload.get("confidence")

@@ -1,8 +1,10 @@
 """Anthropic through the official `anthropic` SDK.
 
 The verdict is a forced tool call (`record_verdict`, input schema = the verdict
-schema). The system prompt carries a cache breakpoint so the shared context is
-cached across comparisons. Extended thinking is not sent: Anthropic refuses it
+schema). The prompt's static part (tools, system prompt, and the user message's
+opening block: assignment, criteria, rubric, answer format) ends in a
+`cache_control` breakpoint, so every comparison of an assessment after the first
+reads it from the cache; only the essays block is new input. Extended thinking is not sent: Anthropic refuses it
 together with a forced tool choice. Current Messages API models take no sampling
 temperature, so the manifest marks them so and a request asking for one is refused
 at submission. Batches use Message Batches with custom_id
@@ -11,6 +13,7 @@ at submission. Batches use Message Batches with custom_id
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anthropic
@@ -19,11 +22,25 @@ from llm_provider_server.domain.batch_job import BatchPoll, ItemResult, JobRecor
 from llm_provider_server.domain.model import Outcome, Provider, ProviderFailure, TokenUsage, Verdict
 from llm_provider_server.domain.verdict import VERDICT_JSON_SCHEMA, parse_verdict
 from llm_provider_server.providers.base import JudgeCall
-from llm_provider_server.providers.errors import classify
+from llm_provider_server.providers.errors import classify, count_of, malformed, object_of, scrub
 from llm_provider_server.settings import LpsSettings
 
 TOOL_NAME = "record_verdict"
 DEFAULT_MAX_TOKENS = 1024
+
+
+CACHE = {"type": "ephemeral"}
+
+
+def user_blocks(call: JudgeCall) -> list[dict[str, Any]]:
+    """The static context (cache breakpoint after it), then the essays."""
+    prompt = call.prompt
+    if not prompt.context or not prompt.user.startswith(prompt.context):
+        return [{"type": "text", "text": prompt.user}]
+    return [
+        {"type": "text", "text": prompt.context, "cache_control": CACHE},
+        {"type": "text", "text": prompt.essays},
+    ]
 
 
 def message_params(call: JudgeCall) -> dict[str, Any]:
@@ -31,8 +48,8 @@ def message_params(call: JudgeCall) -> dict[str, Any]:
     params: dict[str, Any] = {
         "model": call.model.model_id,
         "max_tokens": overrides.max_tokens or DEFAULT_MAX_TOKENS,
-        "system": [{"type": "text", "text": call.prompt.system, "cache_control": {"type": "ephemeral"}}],
-        "messages": [{"role": "user", "content": call.prompt.user}],
+        "system": [{"type": "text", "text": call.prompt.system}],
+        "messages": [{"role": "user", "content": user_blocks(call)}],
         "tools": [
             {
                 "name": TOOL_NAME,
@@ -45,46 +62,53 @@ def message_params(call: JudgeCall) -> dict[str, Any]:
     return params
 
 
-def verdict_from_message(message: dict[str, Any], model: str) -> Verdict:
-    usage = message.get("usage") or {}
+def verdict_from_message(message: Any, model: str) -> Verdict:
+    """The verdict of a Messages reply; any reply of the wrong shape is UNPARSEABLE_VERDICT."""
+    message = object_of(message, "Anthropic", "the message")
+    usage = object_of(message.get("usage"), "Anthropic", "usage")
+    read = count_of(usage.get("cache_read_input_tokens"), "Anthropic", "usage.cache_read_input_tokens")
+    written = count_of(usage.get("cache_creation_input_tokens"), "Anthropic", "usage.cache_creation_input_tokens")
     tokens = TokenUsage(
-        prompt_tokens=(usage.get("input_tokens") or 0)
-        + (usage.get("cache_read_input_tokens") or 0)
-        + (usage.get("cache_creation_input_tokens") or 0),
-        completion_tokens=usage.get("output_tokens") or 0,
-        cache_read_tokens=usage.get("cache_read_input_tokens") or 0,
-        cache_write_tokens=usage.get("cache_creation_input_tokens") or 0,
+        prompt_tokens=count_of(usage.get("input_tokens"), "Anthropic", "usage.input_tokens") + read + written,
+        completion_tokens=count_of(usage.get("output_tokens"), "Anthropic", "usage.output_tokens"),
+        cache_read_tokens=read,
+        cache_write_tokens=written,
     )
     if message.get("stop_reason") == "max_tokens":
         raise ProviderFailure("TRUNCATED", "the verdict was cut off at max_tokens", retryable=False)
+    content = message.get("content") or []
+    if not isinstance(content, list):
+        raise malformed("Anthropic", "content is not a list of blocks")
     tool_input = next(
         (
             block.get("input")
-            for block in message.get("content") or []
-            if block.get("type") == "tool_use" and block.get("name") == TOOL_NAME
+            for block in content
+            if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("name") == TOOL_NAME
         ),
         None,
     )
-    return parse_verdict(tool_input, usage=tokens, model=message.get("model") or model)
+    reported = message.get("model")
+    return parse_verdict(tool_input, usage=tokens, model=reported if isinstance(reported, str) and reported else model)
 
 
 class AnthropicProvider:
     provider = Provider.ANTHROPIC
 
     def __init__(self, settings: LpsSettings):
+        self.secrets = (settings.anthropic_api_key.get_secret_value(),)
         self.client = anthropic.AsyncAnthropic(
             api_key=settings.anthropic_api_key.get_secret_value(),
             base_url=settings.anthropic_base_url or None,
             max_retries=0,
             timeout=settings.provider_timeout_seconds,
         )
-        self.batch = AnthropicBatches(self.client)
+        self.batch = AnthropicBatches(self.client, self.secrets)
 
     async def judge(self, call: JudgeCall) -> Verdict:
         try:
             message = await self.client.messages.create(**message_params(call))
         except Exception as exc:
-            raise classify(exc, anthropic, "Anthropic") from exc
+            raise classify(exc, anthropic, "Anthropic", self.secrets) from None
         return verdict_from_message(message.model_dump(), call.model.model_id)
 
     async def close(self) -> None:
@@ -92,14 +116,20 @@ class AnthropicProvider:
 
 
 class AnthropicBatches:
-    def __init__(self, client: anthropic.AsyncAnthropic):
+    def __init__(self, client: anthropic.AsyncAnthropic, secrets: tuple[str, ...] = ()):
         self.client = client
+        self.secrets = secrets
 
     async def _call(self, coroutine):
         try:
             return await coroutine
         except Exception as exc:
-            raise classify(exc, anthropic, "Anthropic") from exc
+            raise classify(exc, anthropic, "Anthropic", self.secrets) from None
+
+    @staticmethod
+    def request_bytes(call: JudgeCall) -> int:
+        """The request's share of the Message Batches create body."""
+        return len(json.dumps({"custom_id": "item-99999", "params": message_params(call)}).encode()) + 1
 
     async def submit(self, job: JobRecord, calls: list[JudgeCall]) -> str:
         batch = await self._call(
@@ -126,7 +156,7 @@ class AnthropicBatches:
             return BatchPoll(JobState.CANCELLING, counts, output_ready=False)
         if job.cancel_at is not None and c.canceled:
             state = JobState.CANCELLED
-        elif c.expired and not (c.succeeded or c.errored):
+        elif c.expired:  # the 24 h window passed with requests unprocessed (the rest keep their results)
             state = JobState.EXPIRED
         else:
             state = JobState.COMPLETED
@@ -159,7 +189,9 @@ class AnthropicBatches:
             Outcome.FAILED,
             failure=ProviderFailure(
                 "BATCH_ITEM_FAILED",
-                f"{error.get('type', 'error')}: {error.get('message', 'no result for this request')}",
+                f"{error.get('type') or 'error'}: {scrub(str(error.get('message') or 'no result for this request'))}"[
+                    :300
+                ],
                 False,
             ),
         )

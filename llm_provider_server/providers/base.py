@@ -23,6 +23,9 @@ class BatchAdapter(Protocol):
     async def submit(self, job: JobRecord, calls: list[JudgeCall]) -> str:
         """Create the vendor job; returns the vendor's job id."""
 
+    def request_bytes(self, call: JudgeCall) -> int:
+        """What the request adds to the vendor's batch input, for splitting to its byte limit."""
+
     async def poll(self, job: JobRecord) -> BatchPoll: ...
 
     async def fetch(self, job: JobRecord, calls: list[JudgeCall]) -> dict[str, ItemResult]:

@@ -63,6 +63,11 @@ class MockBatchAdapter:
         self.timing = timing
         self.clock = clock
         self.submitted = 0
+        self.cancels: list[str] = []  # vendor job ids a cancel was sent to, for tests
+
+    @staticmethod
+    def request_bytes(call: JudgeCall) -> int:
+        return len(call.prompt.canonical.encode()) + 200
 
     def _snapshot(self, job: JobRecord) -> mock_batch.MockBatchSnapshot:
         assert job.submitted_at is not None
@@ -116,4 +121,5 @@ class MockBatchAdapter:
         return results
 
     async def cancel(self, job: JobRecord) -> None:
-        return None  # the cancel time on the job record drives the simulation
+        # The simulation is driven by the part's cancel time (when this cancel was sent).
+        self.cancels.append(job.provider_job_id or "")

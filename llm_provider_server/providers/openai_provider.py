@@ -16,7 +16,7 @@ from llm_provider_server.domain.batch_job import BatchPoll, ItemResult, JobRecor
 from llm_provider_server.domain.model import Outcome, Provider, ProviderFailure, TokenUsage, Verdict
 from llm_provider_server.domain.verdict import VERDICT_JSON_SCHEMA, parse_verdict
 from llm_provider_server.providers.base import JudgeCall
-from llm_provider_server.providers.errors import classify
+from llm_provider_server.providers.errors import classify, count_of, malformed, object_of, scrub
 from llm_provider_server.settings import LpsSettings
 
 OPENAI_STATES = {
@@ -29,6 +29,8 @@ OPENAI_STATES = {
     "cancelling": JobState.CANCELLING,
     "cancelled": JobState.CANCELLED,
 }
+# What a request without an output line ended as, by the batch's end status.
+MISSING_OUTCOME = {"expired": Outcome.EXPIRED, "cancelled": Outcome.CANCELLED, "cancelling": Outcome.CANCELLED}
 DEFAULT_MAX_TOKENS = 1024
 
 
@@ -52,40 +54,47 @@ def request_body(call: JudgeCall) -> dict[str, Any]:
     return body
 
 
-def verdict_from_completion(completion: dict[str, Any], model: str) -> Verdict:
-    usage = completion.get("usage") or {}
-    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+def verdict_from_completion(completion: Any, model: str) -> Verdict:
+    """The verdict of a chat completion; any reply of the wrong shape is UNPARSEABLE_VERDICT."""
+    completion = object_of(completion, "OpenAI", "the completion")
+    usage = object_of(completion.get("usage"), "OpenAI", "usage")
+    details = object_of(usage.get("prompt_tokens_details"), "OpenAI", "usage.prompt_tokens_details")
     tokens = TokenUsage(
-        prompt_tokens=usage.get("prompt_tokens") or 0,
-        completion_tokens=usage.get("completion_tokens") or 0,
-        cache_read_tokens=cached,
+        prompt_tokens=count_of(usage.get("prompt_tokens"), "OpenAI", "usage.prompt_tokens"),
+        completion_tokens=count_of(usage.get("completion_tokens"), "OpenAI", "usage.completion_tokens"),
+        cache_read_tokens=count_of(details.get("cached_tokens"), "OpenAI", "usage.cached_tokens"),
     )
-    choices = completion.get("choices") or []
-    if not choices:
+    choices = completion.get("choices")
+    if not isinstance(choices, list) or not choices:
         raise ProviderFailure("UNPARSEABLE_VERDICT", "the completion has no choices", retryable=True)
-    if choices[0].get("finish_reason") == "length":
+    choice = object_of(choices[0], "OpenAI", "choices[0]")
+    if choice.get("finish_reason") == "length":
         raise ProviderFailure("TRUNCATED", "the verdict was cut off at max_tokens", retryable=False)
-    content = (choices[0].get("message") or {}).get("content")
-    return parse_verdict(content, usage=tokens, model=completion.get("model") or model)
+    content = object_of(choice.get("message"), "OpenAI", "choices[0].message").get("content")
+    if content is not None and not isinstance(content, str):
+        raise malformed("OpenAI", "the message content is not text")
+    reported = completion.get("model")
+    return parse_verdict(content, usage=tokens, model=reported if isinstance(reported, str) and reported else model)
 
 
 class OpenAIProvider:
     provider = Provider.OPENAI
 
     def __init__(self, settings: LpsSettings):
+        self.secrets = (settings.openai_api_key.get_secret_value(),)
         self.client = openai.AsyncOpenAI(
             api_key=settings.openai_api_key.get_secret_value() or "not-needed-for-local-servers",
             base_url=settings.openai_base_url or None,
             max_retries=0,
             timeout=settings.provider_timeout_seconds,
         )
-        self.batch = OpenAIBatches(self.client)
+        self.batch = OpenAIBatches(self.client, self.secrets)
 
     async def judge(self, call: JudgeCall) -> Verdict:
         try:
             completion = await self.client.chat.completions.create(**request_body(call))
         except Exception as exc:
-            raise classify(exc, openai, "OpenAI") from exc
+            raise classify(exc, openai, "OpenAI", self.secrets) from None
         return verdict_from_completion(completion.model_dump(), call.model.model_id)
 
     async def close(self) -> None:
@@ -93,22 +102,28 @@ class OpenAIProvider:
 
 
 class OpenAIBatches:
-    def __init__(self, client: openai.AsyncOpenAI):
+    def __init__(self, client: openai.AsyncOpenAI, secrets: tuple[str, ...] = ()):
         self.client = client
+        self.secrets = secrets
 
     async def _call(self, coroutine):
         try:
             return await coroutine
         except Exception as exc:
-            raise classify(exc, openai, "OpenAI") from exc
+            raise classify(exc, openai, "OpenAI", self.secrets) from None
+
+    @staticmethod
+    def request_line(index: int, call: JudgeCall) -> str:
+        return json.dumps(
+            {"custom_id": f"item-{index}", "method": "POST", "url": "/v1/chat/completions", "body": request_body(call)}
+        )
+
+    def request_bytes(self, call: JudgeCall) -> int:
+        """The request's share of the JSONL upload (custom ids of up to 5 digits, newline)."""
+        return len(self.request_line(99_999, call).encode()) + 1
 
     async def submit(self, job: JobRecord, calls: list[JudgeCall]) -> str:
-        lines = [
-            json.dumps(
-                {"custom_id": f"item-{i}", "method": "POST", "url": "/v1/chat/completions", "body": request_body(call)}
-            )
-            for i, call in enumerate(calls)
-        ]
+        lines = [self.request_line(i, call) for i, call in enumerate(calls)]
         upload = await self._call(
             self.client.files.create(
                 file=(f"{job.job_id}.jsonl", "\n".join(lines).encode(), "application/jsonl"), purpose="batch"
@@ -131,7 +146,7 @@ class OpenAIBatches:
         state = OPENAI_STATES.get(batch.status, JobState.IN_PROGRESS)
         ready = state is not JobState.COMPLETED or bool(batch.output_file_id or batch.error_file_id)
         errors = getattr(batch, "errors", None)
-        message = "; ".join(e.message or "" for e in (errors.data or [])) if errors and errors.data else ""
+        message = "; ".join(e.message or e.code or "" for e in (errors.data or [])) if errors and errors.data else ""
         return BatchPoll(
             state,
             RequestCounts(total=total, processing=max(total - done - failed, 0), succeeded=done, errored=failed),
@@ -146,19 +161,21 @@ class OpenAIBatches:
         return [json.loads(line) for line in content.text.splitlines() if line.strip()]
 
     async def fetch(self, job: JobRecord, calls: list[JudgeCall]) -> dict[str, ItemResult]:
+        """Outcome per request. Requests without a line: expired (or cancelled) when the batch
+        ended so; left out when it failed (they take the batch's failure); else failed."""
         batch = await self._call(self.client.batches.retrieve(job.provider_job_id))
         lines = await self._lines(batch.output_file_id) + await self._lines(batch.error_file_id)
-        by_index = {int(line["custom_id"].removeprefix("item-")): line for line in lines}
-        missing = (
-            Outcome.EXPIRED
-            if batch.status == "expired"
-            else Outcome.CANCELLED
-            if batch.status in ("cancelled", "cancelling")
-            else Outcome.FAILED
-        )
+        by_index = {}
+        for line in lines:
+            custom_id = str(line.get("custom_id") or "")
+            if custom_id.startswith("item-") and custom_id[5:].isdigit():
+                by_index[int(custom_id[5:])] = line
+        missing = MISSING_OUTCOME.get(batch.status, Outcome.FAILED)
         results: dict[str, ItemResult] = {}
         for index, call in enumerate(calls):
             line = by_index.get(index)
+            if line is None and batch.status == "failed":
+                continue
             results[call.spec.request_id] = self._item(line, call, missing)
         return results
 
@@ -174,13 +191,15 @@ class OpenAIBatches:
                 )
             return ItemResult(missing)
         response = line.get("response") or {}
+        error = line.get("error") or (response.get("body") or {}).get("error") or {}
+        if error.get("code") == "batch_expired":
+            return ItemResult(Outcome.EXPIRED)
         if line.get("error") or response.get("status_code") != 200:
-            error = line.get("error") or (response.get("body") or {}).get("error") or {}
             return ItemResult(
                 Outcome.FAILED,
                 failure=ProviderFailure(
                     "BATCH_ITEM_FAILED",
-                    f"{error.get('code', 'error')}: {error.get('message', 'no message')}"[:300],
+                    f"{error.get('code') or 'error'}: {scrub(str(error.get('message') or 'no message'))}"[:300],
                     False,
                     http_status=response.get("status_code"),
                 ),

@@ -83,12 +83,16 @@ def test_buf_curl_health(server):
 def test_buf_curl_get_mock_mode(lps):
     result = buf_curl(lps.target, "/huleedu.llm.v1.LlmProviderService/GetMockMode", "{}")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {
+    response = json.loads(result.stdout)
+    judge = response.pop("judge")
+    assert response == {
         "useMockLlm": True,
         "mockMode": "cj_generic_batch",
         "defaultProvider": "PROVIDER_MOCK",
         "queueProcessingMode": "PROCESSING_MODE_SERIAL_BUNDLE",
     }
+    assert judge["profile"] == "cj_generic_batch" and judge["seed"] == "0"
+    assert (judge["promptTokenFloor"], judge["completionTokenFloor"]) == (5, 17)
 
 
 FAILING_CALLS = {

@@ -51,6 +51,7 @@ def comparison(
 class Harness:
     app: LpsApp
     channel: grpc.aio.Channel
+    port: int = 0
 
     @property
     def stub(self) -> pb_grpc.LlmProviderServiceStub:
@@ -112,6 +113,6 @@ async def lps(
     await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            yield Harness(app, channel)
+            yield Harness(app, channel, server.port)
     finally:
         await server.stop(grace=1)

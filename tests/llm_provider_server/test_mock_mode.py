@@ -1,4 +1,4 @@
-"""GetMockMode reports the settings object the server runs with."""
+"""GetMockMode reports the settings object the server runs with, and the whole mock judge."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from huleedu.llm.v1 import llm_provider_service_pb2 as pb
 from huleedu.llm.v1 import llm_provider_service_pb2_grpc as pb_grpc
 
 from llm_provider_server.app import build_server
+from llm_provider_server.domain.mock_judge import latent_winner
 from llm_provider_server.settings import LpsSettings
 from tests.helpers import running
+from tests.llm_provider_server.harness import comparison, lps
 
 SEED_PROFILES = ["cj_generic_batch", "eng5_anchor_gpt51_low", "eng5_lower5_gpt51_low"]
 
@@ -63,3 +65,54 @@ async def test_reports_running_settings_not_the_environment(tmp_path, monkeypatc
     monkeypatch.setenv("LPS_USE_MOCK_LLM", "false")
     response = await mock_mode_of(settings)
     assert (response.use_mock_llm, response.mock_mode) == (True, "cj_generic_batch")
+
+
+async def test_latent_bt_judge_is_reported_whole(tmp_path):
+    settings = lps_settings(
+        tmp_path,
+        mock_mode="latent_bt",
+        mock_seed="seed-7",
+        mock_latent_sigma=1.25,
+        mock_latent_bias=-0.4,
+        mock_latency_scale=0.5,
+        mock_error_rate=0.1,
+        mock_error_codes="429,529",
+    )
+    judge = (await mock_mode_of(settings)).judge
+    assert (judge.profile, judge.seed) == ("latent_bt", "seed-7")
+    assert (judge.latent_sigma, judge.latent_bias) == (1.25, -0.4)
+    assert judge.latency_scale == 0.5 and judge.error_rate == pytest.approx(0.1)
+    assert list(judge.error_codes) == [429, 529]
+
+
+async def test_a_client_recomputes_latent_bt_verdicts_from_the_api_alone(tmp_path):
+    """The judge GetMockMode reports is the one that answers: a client that knows only the
+    response predicts every winner."""
+    async with lps(
+        f"sqlite:///{tmp_path / 'lps.db'}", mock_mode="latent_bt", mock_seed="s9", mock_latent_sigma=3.0
+    ) as h:
+        judge = (await h.stub.GetMockMode(pb.GetMockModeRequest(), timeout=5)).judge
+        pairs = [(f"Essay number {i}.", f"Another essay {i * 7}.") for i in range(20)]
+        await h.submit(*(comparison(f"p{i}", a=a, b=b) for i, (a, b) in enumerate(pairs)))
+        results = {r.request_id: r for r in await h.collect(20)}
+    for i, (a, b) in enumerate(pairs):
+        expected, _ = latent_winner(a, b, sigma=judge.latent_sigma, bias=judge.latent_bias, seed=judge.seed)
+        won = comparison_pb2.WINNER_ESSAY_A if expected.value == "essay_a" else comparison_pb2.WINNER_ESSAY_B
+        assert results[f"p{i}"].winner == won
+
+
+@pytest.mark.parametrize(
+    ("profile", "overrides", "latency"),
+    [
+        ("eng5_anchor_gpt51_low", {}, (1200, 800)),
+        ("eng5_lower5_gpt51_low", {"mock_latency_scale": 0.1}, (1000, 1000)),
+        ("cj_generic_batch", {"mock_latency_ms": 30, "mock_latency_jitter_ms": 5}, (30, 5)),
+        ("default", {}, (0, 0)),
+    ],
+)
+async def test_every_profile_reports_its_latency_and_error_injection(tmp_path, profile, overrides, latency):
+    judge = (await mock_mode_of(lps_settings(tmp_path, mock_mode=profile, **overrides))).judge
+    assert judge.profile == profile
+    assert (judge.latency_base_ms, judge.latency_jitter_ms) == latency
+    assert judge.latency_scale == overrides.get("mock_latency_scale", 1.0)
+    assert judge.error_rate == 0.0 and list(judge.error_codes) == [429, 503, 500]

@@ -14,7 +14,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class BatchJob(_message.Message):
-    __slots__ = ("name", "request_id", "state", "provider", "model", "provider_job_id", "request_counts", "error", "cost_usd", "create_time", "update_time", "in_progress_time", "finalizing_time", "end_time", "expire_time", "cancel_time", "comparisons")
+    __slots__ = ("name", "request_id", "state", "provider", "model", "provider_job_id", "request_counts", "error", "cost_usd", "create_time", "update_time", "in_progress_time", "finalizing_time", "end_time", "expire_time", "cancel_time", "comparisons", "vendor_jobs")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[BatchJob.State]
@@ -50,6 +50,21 @@ class BatchJob(_message.Message):
         cancelled: int
         expired: int
         def __init__(self, total: _Optional[int] = ..., processing: _Optional[int] = ..., succeeded: _Optional[int] = ..., errored: _Optional[int] = ..., cancelled: _Optional[int] = ..., expired: _Optional[int] = ...) -> None: ...
+    class VendorJob(_message.Message):
+        __slots__ = ("provider_job_id", "state", "first_index", "request_counts", "submit_time", "cancel_time")
+        PROVIDER_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+        STATE_FIELD_NUMBER: _ClassVar[int]
+        FIRST_INDEX_FIELD_NUMBER: _ClassVar[int]
+        REQUEST_COUNTS_FIELD_NUMBER: _ClassVar[int]
+        SUBMIT_TIME_FIELD_NUMBER: _ClassVar[int]
+        CANCEL_TIME_FIELD_NUMBER: _ClassVar[int]
+        provider_job_id: str
+        state: BatchJob.State
+        first_index: int
+        request_counts: BatchJob.RequestCounts
+        submit_time: _timestamp_pb2.Timestamp
+        cancel_time: _timestamp_pb2.Timestamp
+        def __init__(self, provider_job_id: _Optional[str] = ..., state: _Optional[_Union[BatchJob.State, str]] = ..., first_index: _Optional[int] = ..., request_counts: _Optional[_Union[BatchJob.RequestCounts, _Mapping]] = ..., submit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +82,7 @@ class BatchJob(_message.Message):
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     CANCEL_TIME_FIELD_NUMBER: _ClassVar[int]
     COMPARISONS_FIELD_NUMBER: _ClassVar[int]
+    VENDOR_JOBS_FIELD_NUMBER: _ClassVar[int]
     name: str
     request_id: str
     state: BatchJob.State
@@ -84,4 +100,5 @@ class BatchJob(_message.Message):
     expire_time: _timestamp_pb2.Timestamp
     cancel_time: _timestamp_pb2.Timestamp
     comparisons: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ..., state: _Optional[_Union[BatchJob.State, str]] = ..., provider: _Optional[_Union[_comparison_pb2.Provider, str]] = ..., model: _Optional[str] = ..., provider_job_id: _Optional[str] = ..., request_counts: _Optional[_Union[BatchJob.RequestCounts, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., cost_usd: _Optional[float] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., in_progress_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finalizing_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., comparisons: _Optional[_Iterable[str]] = ...) -> None: ...
+    vendor_jobs: _containers.RepeatedCompositeFieldContainer[BatchJob.VendorJob]
+    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ..., state: _Optional[_Union[BatchJob.State, str]] = ..., provider: _Optional[_Union[_comparison_pb2.Provider, str]] = ..., model: _Optional[str] = ..., provider_job_id: _Optional[str] = ..., request_counts: _Optional[_Union[BatchJob.RequestCounts, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., cost_usd: _Optional[float] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., in_progress_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finalizing_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., comparisons: _Optional[_Iterable[str]] = ..., vendor_jobs: _Optional[_Iterable[_Union[BatchJob.VendorJob, _Mapping]]] = ...) -> None: ...

@@ -101,19 +101,47 @@ class GetMockModeRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetMockModeResponse(_message.Message):
-    __slots__ = ("use_mock_llm", "mock_mode", "default_provider", "queue_processing_mode")
+    __slots__ = ("use_mock_llm", "mock_mode", "default_provider", "queue_processing_mode", "judge")
     USE_MOCK_LLM_FIELD_NUMBER: _ClassVar[int]
     MOCK_MODE_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_PROVIDER_FIELD_NUMBER: _ClassVar[int]
     QUEUE_PROCESSING_MODE_FIELD_NUMBER: _ClassVar[int]
+    JUDGE_FIELD_NUMBER: _ClassVar[int]
     use_mock_llm: bool
     mock_mode: str
     default_provider: _comparison_pb2.Provider
     queue_processing_mode: _comparison_pb2.ProcessingMode
-    def __init__(self, use_mock_llm: _Optional[bool] = ..., mock_mode: _Optional[str] = ..., default_provider: _Optional[_Union[_comparison_pb2.Provider, str]] = ..., queue_processing_mode: _Optional[_Union[_comparison_pb2.ProcessingMode, str]] = ...) -> None: ...
+    judge: MockJudge
+    def __init__(self, use_mock_llm: _Optional[bool] = ..., mock_mode: _Optional[str] = ..., default_provider: _Optional[_Union[_comparison_pb2.Provider, str]] = ..., queue_processing_mode: _Optional[_Union[_comparison_pb2.ProcessingMode, str]] = ..., judge: _Optional[_Union[MockJudge, _Mapping]] = ...) -> None: ...
+
+class MockJudge(_message.Message):
+    __slots__ = ("profile", "seed", "latent_sigma", "latent_bias", "latency_base_ms", "latency_jitter_ms", "latency_scale", "error_rate", "error_codes", "prompt_token_floor", "completion_token_floor")
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    LATENT_SIGMA_FIELD_NUMBER: _ClassVar[int]
+    LATENT_BIAS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_BASE_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_JITTER_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_SCALE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_RATE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODES_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKEN_FLOOR_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKEN_FLOOR_FIELD_NUMBER: _ClassVar[int]
+    profile: str
+    seed: str
+    latent_sigma: float
+    latent_bias: float
+    latency_base_ms: float
+    latency_jitter_ms: float
+    latency_scale: float
+    error_rate: float
+    error_codes: _containers.RepeatedScalarFieldContainer[int]
+    prompt_token_floor: int
+    completion_token_floor: int
+    def __init__(self, profile: _Optional[str] = ..., seed: _Optional[str] = ..., latent_sigma: _Optional[float] = ..., latent_bias: _Optional[float] = ..., latency_base_ms: _Optional[float] = ..., latency_jitter_ms: _Optional[float] = ..., latency_scale: _Optional[float] = ..., error_rate: _Optional[float] = ..., error_codes: _Optional[_Iterable[int]] = ..., prompt_token_floor: _Optional[int] = ..., completion_token_floor: _Optional[int] = ...) -> None: ...
 
 class Model(_message.Message):
-    __slots__ = ("name", "provider", "model_id", "display_name", "family", "max_output_tokens", "context_window", "input_usd_per_million_tokens", "output_usd_per_million_tokens", "cache_read_usd_per_million_tokens", "batch_price_factor", "supports_temperature", "supports_batch_api", "is_default", "is_deprecated")
+    __slots__ = ("name", "provider", "model_id", "display_name", "family", "max_output_tokens", "context_window", "input_usd_per_million_tokens", "output_usd_per_million_tokens", "cache_read_usd_per_million_tokens", "batch_price_factor", "supports_temperature", "supports_batch_api", "is_default", "is_deprecated", "cache_write_usd_per_million_tokens")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -129,6 +157,7 @@ class Model(_message.Message):
     SUPPORTS_BATCH_API_FIELD_NUMBER: _ClassVar[int]
     IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
     IS_DEPRECATED_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_USD_PER_MILLION_TOKENS_FIELD_NUMBER: _ClassVar[int]
     name: str
     provider: _comparison_pb2.Provider
     model_id: str
@@ -144,7 +173,8 @@ class Model(_message.Message):
     supports_batch_api: bool
     is_default: bool
     is_deprecated: bool
-    def __init__(self, name: _Optional[str] = ..., provider: _Optional[_Union[_comparison_pb2.Provider, str]] = ..., model_id: _Optional[str] = ..., display_name: _Optional[str] = ..., family: _Optional[str] = ..., max_output_tokens: _Optional[int] = ..., context_window: _Optional[int] = ..., input_usd_per_million_tokens: _Optional[float] = ..., output_usd_per_million_tokens: _Optional[float] = ..., cache_read_usd_per_million_tokens: _Optional[float] = ..., batch_price_factor: _Optional[float] = ..., supports_temperature: _Optional[bool] = ..., supports_batch_api: _Optional[bool] = ..., is_default: _Optional[bool] = ..., is_deprecated: _Optional[bool] = ...) -> None: ...
+    cache_write_usd_per_million_tokens: float
+    def __init__(self, name: _Optional[str] = ..., provider: _Optional[_Union[_comparison_pb2.Provider, str]] = ..., model_id: _Optional[str] = ..., display_name: _Optional[str] = ..., family: _Optional[str] = ..., max_output_tokens: _Optional[int] = ..., context_window: _Optional[int] = ..., input_usd_per_million_tokens: _Optional[float] = ..., output_usd_per_million_tokens: _Optional[float] = ..., cache_read_usd_per_million_tokens: _Optional[float] = ..., batch_price_factor: _Optional[float] = ..., supports_temperature: _Optional[bool] = ..., supports_batch_api: _Optional[bool] = ..., is_default: _Optional[bool] = ..., is_deprecated: _Optional[bool] = ..., cache_write_usd_per_million_tokens: _Optional[float] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ("provider", "include_deprecated")
