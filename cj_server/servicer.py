@@ -8,24 +8,27 @@ from huleedu.cj.v1 import assessment_pb2, cj_assessment_service_pb2_grpc
 from huleedu.cj.v1 import cj_assessment_service_pb2 as pb
 
 from cj_server import converters
+from cj_server.assessments import Assessments, id_from_name
 from cj_server.domain.grading import BUILT_IN_SCALES
-from cj_server.service import AssessmentService, id_from_name
 from service_core.errors import FieldViolation, InvalidArgument
 from service_core.paging import keyset_after, keyset_token, offset_from, offset_token, page_size
 
 
 class CjAssessmentServicer(cj_assessment_service_pb2_grpc.CjAssessmentServiceServicer):
-    def __init__(self, service: AssessmentService):
+    def __init__(self, service: Assessments):
         self.service = service
 
     async def CreateAssessment(self, request: pb.CreateAssessmentRequest, context) -> pb.CreateAssessmentResponse:
-        row = await self.service.create(request)
-        return pb.CreateAssessmentResponse(assessment=await self.service.assessment_with_counts(row["assessment_id"]))
+        row = await self.service.create(
+            converters.create_spec(request),
+            converters.overrides_dict(request),
+            request.batch_id,
+            dict(request.labels),
+        )
+        return pb.CreateAssessmentResponse(assessment=await self.service.assessment(row["assessment_id"]))
 
     async def GetAssessment(self, request: pb.GetAssessmentRequest, context) -> pb.GetAssessmentResponse:
-        return pb.GetAssessmentResponse(
-            assessment=await self.service.assessment_with_counts(id_from_name(request.name))
-        )
+        return pb.GetAssessmentResponse(assessment=await self.service.assessment(id_from_name(request.name)))
 
     async def ListAssessments(self, request: pb.ListAssessmentsRequest, context) -> pb.ListAssessmentsResponse:
         size = page_size(request.page_size)

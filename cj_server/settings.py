@@ -47,3 +47,22 @@ class CjSettings(ServerSettings):
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
     outbox_interval_seconds: float = Field(default=1.0, gt=0)
     stream_poll_seconds: float = Field(default=0.5, gt=0)
+    # Characters of the student prompt, instructions, rubric and system prompt, each.
+    max_context_chars: int = Field(default=50_000, ge=100)
+
+    # --- the runtime: leases shared by replicas, the in-flight window, results in batches
+    # A replica advances an assessment while it holds its lease; a dead replica's leases expire.
+    lease_seconds: float = Field(default=10.0, gt=0)
+    runner_poll_seconds: float = Field(default=0.1, gt=0)
+    max_assessments_per_replica: int = Field(default=200, ge=1)
+    # Comparisons in flight per assessment, at most; and per essay.
+    max_in_flight: int = Field(default=5000, ge=1)
+    max_in_flight_per_essay: int = Field(default=2, ge=1)
+    # The engine is asked for more once this fraction of the window has come back.
+    refill_fraction: float = Field(default=0.1, gt=0, le=1)
+    # Results applied in one transaction, at most; results delivered but not yet acknowledged.
+    result_batch_size: int = Field(default=500, ge=1)
+    result_max_in_flight: int = Field(default=2000, ge=1)
+    # Re-sending what the LLM provider server could not take: exponential backoff, RetryInfo honoured.
+    resend_initial_seconds: float = Field(default=0.5, gt=0)
+    resend_max_seconds: float = Field(default=30.0, gt=0)

@@ -12,6 +12,7 @@ from huleedu.llm.v1 import llm_provider_service_pb2 as llm_pb
 from huleedu.llm.v1 import llm_provider_service_pb2_grpc as llm_grpc
 from scipy.stats import spearmanr
 
+from cj_server import converters
 from tests.cj_server.harness import A, RecordingRas, essays, stack, truth
 from tests.helpers import rich_details, wait_until
 
@@ -205,12 +206,14 @@ async def test_duplicate_and_out_of_order_results_change_nothing(database_url):
                 metadata={"assessment_id": assessment_id, "comparison_id": comparison_id},
             )
 
-        service = s.cj.service
-        assert await service.apply_result(result(ids[2], comparison_pb2.WINNER_ESSAY_B))
-        assert await service.apply_result(result(ids[0], comparison_pb2.WINNER_ESSAY_A))
-        assert not await service.apply_result(result(ids[0], comparison_pb2.WINNER_ESSAY_B)), "duplicate"
-        assert not await service.apply_result(result("unknown-1-0", comparison_pb2.WINNER_ESSAY_A))
-        assert await service.apply_result(result(ids[1], comparison_pb2.WINNER_ESSAY_A))
+        def apply(*results):
+            return s.cj.results.apply([converters.arrived(r) for r in results])
+
+        assert await apply(result(ids[2], comparison_pb2.WINNER_ESSAY_B)) == 1
+        assert await apply(result(ids[0], comparison_pb2.WINNER_ESSAY_A)) == 1
+        assert await apply(result(ids[0], comparison_pb2.WINNER_ESSAY_B)) == 0, "duplicate"
+        assert await apply(result("unknown-1-0", comparison_pb2.WINNER_ESSAY_A)) == 0
+        assert await apply(result(ids[1], comparison_pb2.WINNER_ESSAY_A)) == 1
         events = await s.finish(created.name, timeout=20)
         final = await s.result(created.name)
     assert final.comparisons_succeeded == 3
