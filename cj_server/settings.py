@@ -36,7 +36,7 @@ class CjSettings(ServerSettings):
     # Budget when a request sets none: this many comparisons per essay (each comparison counts for both).
     default_comparisons_per_essay: float = Field(default=20.0, gt=0)
     default_target_reliability: float = Field(default=0.9, gt=0, lt=1)
-    max_essays: int = Field(default=2000, ge=2)
+    max_essays: int = Field(default=10_000, ge=2)
     max_essay_chars: int = Field(default=100_000, ge=100)
     max_attempts_per_pair: int = Field(default=3, ge=1)
     max_failure_rate: float = Field(default=0.5, gt=0, le=1)
@@ -65,4 +65,4 @@ class CjSettings(ServerSettings):
     result_max_in_flight: int = Field(default=2000, ge=1)
     # Re-sending what the LLM provider server could not take: exponential backoff, RetryInfo honoured.
     resend_initial_seconds: float = Field(default=0.5, gt=0)
-    resend_max_seconds: float = Field(default=30.0, gt=0)
+    resend_max_seconds: float = Field(default=5.0, gt=0)
