@@ -95,7 +95,7 @@ class ResultConsumer:
         orphans = 0
         for a in batch:
             if a.assessment_id and a.comparison_id:
-                by_assessment[a.assessment_id][a.comparison_id] = a
+                by_assessment[a.assessment_id].setdefault(a.comparison_id, a)  # the first outcome stands
             else:
                 orphans += 1
         applied_total, changed = 0, []
