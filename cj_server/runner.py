@@ -40,7 +40,7 @@ from cj_server.domain.engine import EngineConfig, State, Step, step
 from cj_server.domain.errors import NeighbourRefused, NeighbourUnavailable
 from cj_server.domain.grading import GradeScale
 from cj_server.domain.reliability import split_half_reliability
-from cj_server.domain.scheduling import Backoff, Window, worth_stepping
+from cj_server.domain.scheduling import Backoff, Window, admit, worth_stepping
 from cj_server.domain.stopping import Action, StoppingPolicy
 from cj_server.domain.summary import ItemInfo, summarize
 from cj_server.lps_client import LpsClient
@@ -293,8 +293,9 @@ class Runner:
             locked = await self.store.get(row["assessment_id"], connection, lock=True)
             if not self._still_mine(locked, row, exact=action in (Action.FINALIZE, Action.FAIL)):
                 return locked is not None and locked["state"] in ACTIVE and locked["lease_owner"] == self.owner
-            if action is Action.SUBMIT and result.wave:
-                new_rows = await self._start_wave(connection, locked, tracked, result, now)
+            wave = self._admitted(locked, tracked, result.wave) if action is Action.SUBMIT else []
+            if wave:
+                new_rows = await self._start_wave(connection, locked, tracked, wave, result.split_half, now)
             elif action is Action.FINALIZE:
                 await self._finalize(connection, locked, tracked, state, result, now)
             elif action is Action.FAIL:
@@ -307,6 +308,14 @@ class Runner:
         if new_rows:
             await self._send(locked, tracked, new_rows)
         return False
+
+    def _admitted(self, row: dict[str, Any], tracked: Tracked, wave: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The window and the per-essay limit, whatever the engine proposed; provider_batch_api
+        keeps its one batch of every pair up to the budget."""
+        if row["llm_batching_mode"] == BatchingMode.PROVIDER_BATCH_API.value:
+            return wave
+        room = self.window.limit(tracked.n_items) - len(tracked.pending)
+        return admit(wave, tracked.pending.values(), room, self.window.per_essay)
 
     def _still_mine(self, locked: dict[str, Any] | None, read: dict[str, Any], exact: bool) -> bool:
         """The step's state is still the assessment's: same lease, nobody added comparisons, and
@@ -321,7 +330,9 @@ class Runner:
 
     # ---- waves -----------------------------------------------------------------------------------
 
-    async def _start_wave(self, connection, row: dict[str, Any], tracked: Tracked, result: Step, now: float) -> list:
+    async def _start_wave(
+        self, connection, row: dict[str, Any], tracked: Tracked, wave: list[tuple[int, int]], split: float, now: float
+    ) -> list:
         wave_number = row["waves"] + 1
         single = row["llm_batching_mode"] == BatchingMode.PROVIDER_BATCH_API.value
         deadline = now + (self.settings.batch_deadline_seconds if single else self.settings.comparison_deadline_seconds)
@@ -347,11 +358,11 @@ class Runner:
                 "result_seq": None,
                 "sent": False,
             }
-            for i, (first, second) in enumerate(result.wave)
+            for i, (first, second) in enumerate(wave)
         ]
         await self.store.insert_comparisons(connection, new_rows)
         attempts = row["attempts"] + len(new_rows)
-        values = {"state": "running", "waves": wave_number, "attempts": attempts, "reliability": result.split_half}
+        values = {"state": "running", "waves": wave_number, "attempts": attempts, "reliability": split}
         await self.store.update(connection, row["assessment_id"], updated_at=now, **values)
         row.update(values)
         await self.store.append_events(connection, row["assessment_id"], [(converters.progress_event(row), False)], now)

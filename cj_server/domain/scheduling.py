@@ -9,6 +9,8 @@ least a refill chunk, or when the stopping policy might fail the assessment now.
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cj_server.domain.stopping import StoppingPolicy
@@ -65,3 +67,25 @@ class Backoff:
         if retry_after is not None and retry_after > 0:
             return min(self.max_seconds, max(retry_after, self.initial_seconds))
         return exponential
+
+
+def admit(
+    wave: list[tuple[int, int]], in_flight: Iterable[tuple[int, int]], room: int, per_essay: int
+) -> list[tuple[int, int]]:
+    """The pairs of `wave`, in order, that fit the window (`room` more comparisons) and keep
+    every essay within `per_essay` comparisons in flight. The runner applies it to whatever
+    the engine proposes, so the bounds hold whichever engine chose the pairs."""
+    busy: Counter[int] = Counter()
+    for first, second in in_flight:
+        busy[first] += 1
+        busy[second] += 1
+    admitted: list[tuple[int, int]] = []
+    for first, second in wave:
+        if len(admitted) >= room:
+            break
+        if busy[first] >= per_essay or busy[second] >= per_essay:
+            continue
+        busy[first] += 1
+        busy[second] += 1
+        admitted.append((first, second))
+    return admitted

@@ -89,3 +89,24 @@ async def test_a_permanent_refusal_fails_the_assessment_with_its_reason(database
     final = events[-1].final_assessment
     assert final.state == A.STATE_FAILED and "model retired" in final.error.message
     assert refusing.calls == 1, "a permanent error is not retried"
+
+
+async def test_the_in_flight_window_and_the_per_essay_limit_are_never_exceeded(database_url):
+    async with stack(database_url, database_url, max_in_flight=4, max_in_flight_per_essay=1) as s:
+        created = await s.create(essays=essays(12), comparison_budget=24)
+        events = await s.finish(created.name)
+        rows = await s.cj.store.comparisons(created.name.split("/")[1])
+    pending = [e.progress.comparisons_pending for e in events if e.HasField("progress")]
+    assert max(pending) == 4, "the window is used, and never exceeded"
+    assert len(rows) == 24
+    for essay in range(12):
+        # +1 when a comparison of the essay is sent, -1 when its result is applied (first at ties).
+        changes = sorted(
+            [(r["created_at"], 1) for r in rows if essay in (r["first_idx"], r["second_idx"])]
+            + [(r["completed_at"], -1) for r in rows if essay in (r["first_idx"], r["second_idx"])]
+        )
+        in_flight, most = 0, 0
+        for _, change in changes:
+            in_flight += change
+            most = max(most, in_flight)
+        assert most <= 1, f"essay {essay} had {most} comparisons in flight"
