@@ -9,6 +9,7 @@ import hashlib
 import logging
 import math
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from cj_server.domain.validation import (
     CreateSpec,
     Limits,
     needs_model_check,
+    validate_anchor,
     validate_create,
     validate_llm,
 )
@@ -156,6 +158,13 @@ class Assessments:
         if chosen and all(m.supports_batch_api for m in chosen):
             return mode, ""
         return BatchingMode.SERIAL_BUNDLE, "the provider has no batch API; fell back to serial_bundle"
+
+    async def create_anchor(self, request_id: str, fields: dict[str, str]) -> dict[str, Any]:
+        violations = validate_anchor(request_id, fields["grade_scale_id"], fields["grade"], fields["text"], self.limits)
+        if violations:
+            raise InvalidArgument(violations)
+        row = {"anchor_id": uuid.uuid4().hex[:16], "request_id": request_id, "created_at": self.clock(), **fields}
+        return await self.store.create_anchor(row)
 
     # ---- queries ---------------------------------------------------------------------------------
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from huleedu.cj.v1 import assessment_pb2, cj_assessment_service_pb2_grpc
 from huleedu.cj.v1 import cj_assessment_service_pb2 as pb
 
@@ -59,29 +57,15 @@ class CjAssessmentServicer(cj_assessment_service_pb2_grpc.CjAssessmentServiceSer
 
     async def CreateAnchor(self, request: pb.CreateAnchorRequest, context) -> pb.CreateAnchorResponse:
         anchor = request.anchor
-        violations = []
-        if not request.request_id:
-            violations.append(FieldViolation("request_id", "required"))
-        scale = BUILT_IN_SCALES.get(anchor.grade_scale_id)
-        if scale is None:
-            violations.append(FieldViolation("anchor.grade_scale_id", f"unknown grade scale {anchor.grade_scale_id!r}"))
-        elif scale.index(anchor.grade) is None:
-            violations.append(FieldViolation("anchor.grade", f"{anchor.grade!r} is not a grade of {scale.scale_id}"))
-        if not anchor.text.strip():
-            violations.append(FieldViolation("anchor.text", "must not be empty"))
-        if violations:
-            raise InvalidArgument(violations)
-        row = await self.service.store.create_anchor(
+        row = await self.service.create_anchor(
+            request.request_id,
             {
-                "anchor_id": uuid.uuid4().hex[:16],
-                "request_id": request.request_id,
                 "grade_scale_id": anchor.grade_scale_id,
                 "grade": anchor.grade,
                 "text": anchor.text,
                 "assignment_id": anchor.assignment_id,
                 "display_name": anchor.display_name,
-                "created_at": self.service.clock(),
-            }
+            },
         )
         return pb.CreateAnchorResponse(anchor=anchor_proto(row))
 

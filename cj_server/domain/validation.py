@@ -221,3 +221,22 @@ def validate_llm(choice: LlmChoice, models: Sequence[ModelInfo]) -> list[FieldVi
 
 def needs_model_check(choice: LlmChoice) -> bool:
     return bool(choice.provider or choice.model or choice.temperature is not None or choice.max_tokens is not None)
+
+
+def validate_anchor(
+    request_id: str, grade_scale_id: str, grade: str, text: str, limits: Limits
+) -> list[FieldViolation]:
+    """A stored anchor essay (`CreateAnchor`)."""
+    out = []
+    if not ID_PATTERN.match(request_id):
+        out.append(FieldViolation("request_id", ID_RULE))
+    scale = BUILT_IN_SCALES.get(grade_scale_id)
+    if scale is None:
+        out.append(FieldViolation("anchor.grade_scale_id", f"unknown grade scale {short(grade_scale_id)!r}"))
+    elif scale.index(grade) is None:
+        out.append(FieldViolation("anchor.grade", f"{short(grade)!r} is not a grade of {scale.scale_id}"))
+    if not text.strip():
+        out.append(FieldViolation("anchor.text", "must not be empty"))
+    elif len(text) > limits.max_essay_chars:
+        out.append(FieldViolation("anchor.text", f"longer than {limits.max_essay_chars} characters"))
+    return out
