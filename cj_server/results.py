@@ -54,6 +54,8 @@ class ResultConsumer:
                 await self._apply_from(queue, reader, stop)
             except NeighbourError as error:
                 log.warning("acknowledging results failed (%s); the stream will redeliver", error.message)
+            except Exception:  # a database error: nothing was acknowledged, so LPS redelivers
+                log.exception("applying results failed; resubscribing")
             finally:
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

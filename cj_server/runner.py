@@ -252,7 +252,7 @@ class Runner:
         if tracked is not None and tracked.attempts == row["attempts"]:
             for r in await self.store.engine_rows(assessment_id, after_seq=tracked.last_seq):
                 tracked.apply(r)
-            if tracked.last_seq == row["succeeded_count"] + row["failed_count"]:
+            if tracked.last_seq >= row["succeeded_count"] + row["failed_count"]:  # later ones may be in too
                 return tracked
         # First sight, or comparisons this replica did not add: read it all once.
         tracked = Tracked(
