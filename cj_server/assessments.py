@@ -181,23 +181,24 @@ class Assessments:
     async def assessment(self, assessment_id: str) -> assessment_pb2.Assessment:
         row = await self.get(assessment_id)
         counts = (await self.store.listing_counts([assessment_id]))[assessment_id]
-        return converters.assessment(row, counts["essays"], counts["anchors"])
+        dead = (await self.store.dead_outbox([assessment_id])).get(assessment_id, (0, ""))
+        return converters.assessment(row, counts["essays"], counts["anchors"], dead)
 
     async def list_assessments(
         self, limit: int, after: tuple[float, str] | None, states: Sequence[str]
     ) -> list[tuple[dict, assessment_pb2.Assessment]]:
         """A page of assessments, newest first, each with its counts and progress."""
         rows = await self.store.list(limit=limit, after=after, states=states)
-        counts = await self.store.listing_counts([r["assessment_id"] for r in rows])
-        return [
-            (
-                row,
-                converters.assessment(
-                    row, counts[row["assessment_id"]]["essays"], counts[row["assessment_id"]]["anchors"]
-                ),
+        ids = [r["assessment_id"] for r in rows]
+        counts, dead = await self.store.listing_counts(ids), await self.store.dead_outbox(ids)
+        page = []
+        for row in rows:
+            count = counts[row["assessment_id"]]
+            message = converters.assessment(
+                row, count["essays"], count["anchors"], dead.get(row["assessment_id"], (0, ""))
             )
-            for row in rows
-        ]
+            page.append((row, message))
+        return page
 
     async def result(self, assessment_id: str) -> assessment_pb2.AssessmentResult:
         row = await self.get(assessment_id)

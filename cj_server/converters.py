@@ -275,7 +275,9 @@ def progress(row: Mapping[str, Any]) -> assessment_pb2.AssessmentProgress:
     )
 
 
-def assessment(row: Mapping[str, Any], essays: int = 0, anchors: int = 0) -> assessment_pb2.Assessment:
+def assessment(
+    row: Mapping[str, Any], essays: int = 0, anchors: int = 0, dead: tuple[int, str] = (0, "")
+) -> assessment_pb2.Assessment:
     spec = json.loads(row["spec_json"])
     message = assessment_pb2.Assessment(
         name=name_of(row["assessment_id"]),
@@ -294,6 +296,8 @@ def assessment(row: Mapping[str, Any], essays: int = 0, anchors: int = 0) -> ass
         llm_overrides=json_format.ParseDict(spec["llm_overrides"], comparison_pb2.LlmOverrides()),
         essay_count=essays,
         anchor_count=anchors,
+        undeliverable_notifications=dead[0],
+        undeliverable_error=dead[1],
     )
     if row["error_json"]:
         error = json.loads(row["error_json"])

@@ -212,6 +212,25 @@ class CjStore(TransactionalStore):
             counts[assessment_id]["anchors" if is_anchor else "essays"] = count
         return counts
 
+    async def dead_outbox(self, assessment_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """Outbox rows RAS refused permanently, per assessment: how many, and the last error."""
+        if not assessment_ids:
+            return {}
+        o = outbox.c
+        select = (
+            sa.select(o.assessment_id, sa.func.count(), sa.func.max(o.outbox_id))
+            .where(o.assessment_id.in_(list(assessment_ids)), o.dead_at.is_not(None))
+            .group_by(o.assessment_id)
+        )
+        found = {r[0]: (r[1], r[2]) for r in await self.rows(select)}
+        if not found:
+            return {}
+        errors = await self.rows(
+            sa.select(o.outbox_id, o.last_error).where(o.outbox_id.in_([last for _, last in found.values()]))
+        )
+        by_id = {r.outbox_id: r.last_error or "" for r in errors}
+        return {a: (count, by_id.get(last, "")) for a, (count, last) in found.items()}
+
     async def items(self, assessment_id: str, connection: AsyncConnection | None = None) -> list[Item]:
         select = sa.select(items).where(items.c.assessment_id == assessment_id).order_by(items.c.idx)
         rows = await self.rows(select, connection)

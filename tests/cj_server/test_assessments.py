@@ -362,6 +362,8 @@ async def test_a_result_the_aggregator_refuses_is_parked_as_dead_not_retried(dat
         assert await wait_until(lambda: _dead(s, assessment_id))
         for _ in range(5):
             await s.cj.outbox.deliver_due()
+        shown = await s.get(created.name)
+    assert shown.undeliverable_notifications == 1 and "INVALID_ARGUMENT" in shown.undeliverable_error
     assert ras.refused == 1, "a permanent refusal is tried once"
     assert len(ras.phase_outcomes) == 4
     assert s.cj.registry.get_sample_value("cj_outbox_dead_total", {"kind": "assessment_result"}) == 1

@@ -99,7 +99,7 @@ class AssessmentProgress(_message.Message):
     def __init__(self, comparisons_submitted: _Optional[int] = ..., comparisons_succeeded: _Optional[int] = ..., comparisons_failed: _Optional[int] = ..., comparisons_pending: _Optional[int] = ..., waves: _Optional[int] = ..., current_reliability: _Optional[float] = ..., budget: _Optional[int] = ..., budget_remaining: _Optional[int] = ...) -> None: ...
 
 class Assessment(_message.Message):
-    __slots__ = ("name", "request_id", "state", "progress", "llm_batching_mode", "batching_mode_note", "grade_scale_id", "essay_count", "anchor_count", "target_reliability", "batch_id", "create_time", "update_time", "end_time", "error", "llm_overrides", "labels")
+    __slots__ = ("name", "request_id", "state", "progress", "llm_batching_mode", "batching_mode_note", "grade_scale_id", "essay_count", "anchor_count", "target_reliability", "batch_id", "create_time", "update_time", "end_time", "error", "llm_overrides", "labels", "undeliverable_notifications", "undeliverable_error")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Assessment.State]
@@ -138,6 +138,8 @@ class Assessment(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     LLM_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    UNDELIVERABLE_NOTIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    UNDELIVERABLE_ERROR_FIELD_NUMBER: _ClassVar[int]
     name: str
     request_id: str
     state: Assessment.State
@@ -155,7 +157,9 @@ class Assessment(_message.Message):
     error: _status_pb2.Status
     llm_overrides: _comparison_pb2.LlmOverrides
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ..., state: _Optional[_Union[Assessment.State, str]] = ..., progress: _Optional[_Union[AssessmentProgress, _Mapping]] = ..., llm_batching_mode: _Optional[_Union[BatchingMode, str]] = ..., batching_mode_note: _Optional[str] = ..., grade_scale_id: _Optional[str] = ..., essay_count: _Optional[int] = ..., anchor_count: _Optional[int] = ..., target_reliability: _Optional[float] = ..., batch_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., llm_overrides: _Optional[_Union[_comparison_pb2.LlmOverrides, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    undeliverable_notifications: int
+    undeliverable_error: str
+    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ..., state: _Optional[_Union[Assessment.State, str]] = ..., progress: _Optional[_Union[AssessmentProgress, _Mapping]] = ..., llm_batching_mode: _Optional[_Union[BatchingMode, str]] = ..., batching_mode_note: _Optional[str] = ..., grade_scale_id: _Optional[str] = ..., essay_count: _Optional[int] = ..., anchor_count: _Optional[int] = ..., target_reliability: _Optional[float] = ..., batch_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., llm_overrides: _Optional[_Union[_comparison_pb2.LlmOverrides, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., undeliverable_notifications: _Optional[int] = ..., undeliverable_error: _Optional[str] = ...) -> None: ...
 
 class GradeProbability(_message.Message):
     __slots__ = ("grade", "probability")
