@@ -30,10 +30,10 @@ from huleedu.results.v1 import batch_pb2, result_aggregator_service_pb2
 
 from cj_server import converters
 from cj_server.domain.bradley_terry import Comparisons
-from cj_server.domain.engine import EngineConfig, State, step
+from cj_server.domain.engine import State, config_from_settings, step, worth_stepping
 from cj_server.domain.grading import BUILT_IN_SCALES, GradeScale
 from cj_server.domain.reliability import split_half_reliability
-from cj_server.domain.stopping import Action, StoppingPolicy
+from cj_server.domain.stopping import Action
 from cj_server.domain.summary import ItemInfo, summarize
 from cj_server.lps_client import LpsClient
 from cj_server.metrics import CjMetrics
@@ -87,11 +87,7 @@ class AssessmentService:
         self.lps = lps
         self.metrics = metrics
         self.clock = clock
-        self.engine_config = EngineConfig(
-            alpha=settings.prior_precision,
-            max_attempts_per_pair=settings.max_attempts_per_pair,
-            policy=StoppingPolicy(max_failure_rate=settings.max_failure_rate),
-        )
+        self.engine_config = config_from_settings(settings)
         self._locks: dict[str, asyncio.Lock] = {}
         self._advance_tasks: dict[str, asyncio.Task] = {}
         self._again: set[str] = set()
@@ -279,6 +275,9 @@ class AssessmentService:
                 items = await self.store.items(assessment_id, connection)
                 rows = await self.store.comparisons(assessment_id, connection)
                 state = self._engine_state(row, items, rows)
+                single = state.single_wave
+                if not worth_stepping(len(state.pending), state.n_items, self.engine_config, single_wave=single):
+                    return  # the decision could only be WAIT
                 started = time.perf_counter()
                 result = await asyncio.to_thread(step, state, self.engine_config)
                 self.metrics.fit_seconds.observe(time.perf_counter() - started)

@@ -44,6 +44,10 @@ class CjSettings(ServerSettings):
     comparison_deadline_seconds: float = Field(default=600.0, gt=0)
     batch_deadline_seconds: float = Field(default=26 * 3600, gt=0)
     prior_precision: float = Field(default=0.1, gt=0)
+    # --- the engine (cj_server/domain/engine.py): no wave barrier, a bounded window in flight
+    max_in_flight: int = Field(default=1000, ge=1)
+    max_in_flight_per_essay: int = Field(default=2, ge=1)
+    blas_threads: int = Field(default=1, ge=1)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
     outbox_interval_seconds: float = Field(default=1.0, gt=0)
     stream_poll_seconds: float = Field(default=0.5, gt=0)
