@@ -10,7 +10,8 @@ comparisons since the step's state was read; a stale step is dropped and taken a
 Results are applied by whichever replica receives them (`results.py`); the holder learns of
 them from the assessment's counters, polled for all its assessments in one query, and reads
 only the comparisons answered since its last step (`result_seq`). It steps the engine only
-when the decision can change (`domain.scheduling.worth_stepping`), not once per result.
+when the decision can change (the engine's `worth_stepping`), not once per result, and
+admits what it proposes within the in-flight window and the per-essay limit.
 
 Comparisons are written before they are sent (`sent = false`) and marked sent after the LLM
 provider server took them, so a wave that could not be sent (provider server down, queue
@@ -29,19 +30,19 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from cj_server import converters
 from cj_server.domain.bradley_terry import Comparisons
-from cj_server.domain.engine import EngineConfig, State, Step, step
+from cj_server.domain.engine import State, Step, config_from_settings, step, window, worth_stepping
 from cj_server.domain.errors import NeighbourRefused, NeighbourUnavailable
 from cj_server.domain.grading import GradeScale
 from cj_server.domain.reliability import split_half_reliability
-from cj_server.domain.scheduling import Backoff, Window, admit, worth_stepping
-from cj_server.domain.stopping import Action, StoppingPolicy
+from cj_server.domain.scheduling import Backoff, admit
+from cj_server.domain.stopping import Action
 from cj_server.domain.summary import ItemInfo, summarize
 from cj_server.lps_client import LpsClient
 from cj_server.metrics import CjMetrics
@@ -50,7 +51,6 @@ from cj_server.settings import BatchingMode, CjSettings
 from cj_server.store import ACTIVE, FAILED, PENDING, SUCCEEDED, CjStore, Item
 
 log = logging.getLogger("cj_server.runner")
-STATE_FIELDS = {f.name for f in fields(State)}
 SUBMIT_CHUNK = 500  # requests per SubmitComparisons call
 
 
@@ -67,6 +67,7 @@ class Tracked:
     pending: dict[str, tuple[int, int]] = field(default_factory=dict)
     failed: Counter = field(default_factory=Counter)
     judged: set[tuple[int, int]] = field(default_factory=set)
+    scores: np.ndarray | None = None  # the last step's fit, to warm-start the next
     unsent: bool = False
     send_failures: int = 0
     resend_at: float = 0.0
@@ -109,13 +110,8 @@ class Runner:
         self.metrics = metrics
         self.clock = clock
         self.owner = uuid.uuid4().hex
-        self.policy = StoppingPolicy(max_failure_rate=settings.max_failure_rate)
-        self.engine_config = EngineConfig(
-            alpha=settings.prior_precision, max_attempts_per_pair=settings.max_attempts_per_pair, policy=self.policy
-        )
-        self.window = Window(settings.max_in_flight, settings.max_in_flight_per_essay, settings.refill_fraction)
+        self.engine_config = replace(config_from_settings(settings), refill_fraction=settings.refill_fraction)
         self.backoff = Backoff(settings.resend_initial_seconds, settings.resend_max_seconds)
-        self.windowed_engine = "max_in_flight" in STATE_FIELDS
         self.tracked: dict[str, Tracked] = {}
         self.held: set[str] = set()
         self._seen: dict[str, tuple[int, int, int]] = {}
@@ -231,20 +227,15 @@ class Runner:
         self._seen[assessment_id] = (row["attempts"], row["succeeded_count"], row["failed_count"])
         if tracked.unsent and tracked.resend_at <= self.clock():
             await self._resend(row, tracked)
-        if not worth_stepping(
-            n_items=tracked.n_items,
-            pending=len(tracked.pending),
-            succeeded=len(tracked.succeeded),
-            failed=sum(tracked.failed.values()),
-            window=self.window,
-            policy=self.policy,
-            windowed_engine=self.windowed_engine,
-        ):
-            return False
+        single = row["llm_batching_mode"] == BatchingMode.PROVIDER_BATCH_API.value
+        if not worth_stepping(len(tracked.pending), tracked.n_items, self.engine_config, single_wave=single):
+            return False  # the decision could only be WAIT
         state = self._state(row, tracked)
         started = time.perf_counter()
         result = await asyncio.to_thread(step, state, self.engine_config)
         self.metrics.fit_seconds.observe(time.perf_counter() - started)
+        if result.fit is not None:
+            tracked.scores = result.fit.scores  # the next step's fit starts from here
         return await self._decide(row, tracked, state, result)
 
     async def _track(self, assessment_id: str, row: dict[str, Any]) -> Tracked:
@@ -267,23 +258,19 @@ class Runner:
         return tracked
 
     def _state(self, row: dict[str, Any], tracked: Tracked) -> State:
-        values: dict[str, Any] = {
-            "n_items": tracked.n_items,
-            "budget": row["budget"],
-            "target_reliability": row["target_reliability"],
-            "single_wave": row["llm_batching_mode"] == BatchingMode.PROVIDER_BATCH_API.value,
-            "waves": row["waves"],
-            "attempts": row["attempts"],
-            "succeeded": list(tracked.succeeded),
-            "pending": list(tracked.pending.values()),
-            "failed": tracked.failed_open(),
-            "seed": int(row["assessment_id"][:8], 16),
-        }
-        if self.windowed_engine:  # the windowed engine of cj-engine: bound what is in flight
-            values["max_in_flight"] = self.window.limit(tracked.n_items)
-            if "max_in_flight_per_essay" in STATE_FIELDS:
-                values["max_in_flight_per_essay"] = self.window.per_essay
-        return State(**values)
+        return State(
+            n_items=tracked.n_items,
+            budget=row["budget"],
+            target_reliability=row["target_reliability"],
+            single_wave=row["llm_batching_mode"] == BatchingMode.PROVIDER_BATCH_API.value,
+            waves=row["waves"],
+            attempts=row["attempts"],
+            succeeded=list(tracked.succeeded),
+            pending=list(tracked.pending.values()),
+            failed=tracked.failed_open(),
+            seed=int(row["assessment_id"][:8], 16),
+            warm_start=tracked.scores,
+        )
 
     async def _decide(self, row: dict[str, Any], tracked: Tracked, state: State, result: Step) -> bool:
         action = result.decision.action
@@ -314,8 +301,8 @@ class Runner:
         keeps its one batch of every pair up to the budget."""
         if row["llm_batching_mode"] == BatchingMode.PROVIDER_BATCH_API.value:
             return wave
-        room = self.window.limit(tracked.n_items) - len(tracked.pending)
-        return admit(wave, tracked.pending.values(), room, self.window.per_essay)
+        room = window(tracked.n_items, self.engine_config) - len(tracked.pending)
+        return admit(wave, tracked.pending.values(), room, self.engine_config.max_in_flight_per_essay)
 
     def _still_mine(self, locked: dict[str, Any] | None, read: dict[str, Any], exact: bool) -> bool:
         """The step's state is still the assessment's: same lease, nobody added comparisons, and

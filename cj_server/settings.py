@@ -44,6 +44,11 @@ class CjSettings(ServerSettings):
     comparison_deadline_seconds: float = Field(default=600.0, gt=0)
     batch_deadline_seconds: float = Field(default=26 * 3600, gt=0)
     prior_precision: float = Field(default=0.1, gt=0)
+    # --- the engine (cj_server/domain/engine.py): no wave barrier, a bounded window in flight
+    # Comparisons in flight per assessment, at most (and at most essays / 2); and per essay.
+    max_in_flight: int = Field(default=1000, ge=1)
+    max_in_flight_per_essay: int = Field(default=2, ge=1)
+    blas_threads: int = Field(default=1, ge=1)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
     outbox_interval_seconds: float = Field(default=1.0, gt=0)
     stream_poll_seconds: float = Field(default=0.5, gt=0)
@@ -55,11 +60,8 @@ class CjSettings(ServerSettings):
     lease_seconds: float = Field(default=10.0, gt=0)
     runner_poll_seconds: float = Field(default=0.1, gt=0)
     max_assessments_per_replica: int = Field(default=200, ge=1)
-    # Comparisons in flight per assessment, at most; and per essay.
-    max_in_flight: int = Field(default=5000, ge=1)
-    max_in_flight_per_essay: int = Field(default=2, ge=1)
-    # The engine is asked for more once this fraction of the window has come back.
-    refill_fraction: float = Field(default=0.1, gt=0, le=1)
+    # The engine is asked for more once this fraction of the in-flight window is free.
+    refill_fraction: float = Field(default=0.2, gt=0, le=1)
     # Results applied in one transaction, at most; results delivered but not yet acknowledged.
     result_batch_size: int = Field(default=500, ge=1)
     result_max_in_flight: int = Field(default=2000, ge=1)

@@ -1,57 +1,12 @@
-"""When the runner steps the engine, and how long it waits before re-sending.
-
-Stepping costs a fit; a result that arrives while the engine can only wait must not
-pay for one. `worth_stepping` is the cheap rule the runner applies after every batch of
-results: step when nothing is in flight, when the in-flight window has room for at
-least a refill chunk, or when the stopping policy might fail the assessment now.
-"""
+"""Runtime rules around the engine: what of a proposed wave may be sent now, and how long
+to wait before re-sending what the LLM provider server could not take. (When to step at
+all is the engine's `worth_stepping`.)"""
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from cj_server.domain.stopping import StoppingPolicy
-
-
-@dataclass(frozen=True)
-class Window:
-    """The bound on comparisons in flight for one assessment, and the refill chunk: the
-    runner waits until that many have come back before it asks the engine for more."""
-
-    in_flight: int
-    per_essay: int
-    refill_fraction: float
-
-    def limit(self, n_items: int) -> int:
-        """The window for an assessment of `n_items`: never more than every essay can take."""
-        return max(1, min(self.in_flight, n_items * self.per_essay // 2))
-
-    def chunk(self, n_items: int) -> int:
-        return max(1, math.ceil(self.refill_fraction * self.limit(n_items)))
-
-
-def worth_stepping(
-    *,
-    n_items: int,
-    pending: int,
-    succeeded: int,
-    failed: int,
-    window: Window,
-    policy: StoppingPolicy,
-    windowed_engine: bool,
-) -> bool:
-    """True when stepping can change the decision from WAIT."""
-    if pending == 0:
-        return True
-    finished = succeeded + failed
-    if failed >= policy.min_failures_to_fail and failed > policy.max_failure_rate * finished:
-        return True
-    if not windowed_engine:
-        return False
-    return window.limit(n_items) - pending >= window.chunk(n_items)
 
 
 @dataclass(frozen=True)
