@@ -9,8 +9,12 @@ and reports:
 
   wall s          create -> final event
   judgements/s    applied judgements / wall
-  CJ CPU ms/j     CJ's user+system CPU over the run / applied judgements
+  submits         times CJ sent new pairs (the old engine's waves)
+  CJ CPU ms/j     CJ's user+system CPU over the run / applied judgements (LPS's beside it)
   peak RSS MB     VmHWM of each server (LPS, CJ, RAS) at the end
+
+Backends: sqlite, postgres (all three servers), cj-postgres (CJ on PostgreSQL, LPS and RAS on
+SQLite).
 
 The servers inherit OPENBLAS_NUM_THREADS=1 / OMP_NUM_THREADS=1 from this script.
 
@@ -70,11 +74,14 @@ async def _admin(sql: str) -> None:
 
 
 def database_urls(backend: str, workdir: Path) -> tuple[dict[str, str], list[str]]:
+    """`sqlite`, `postgres` (all three servers), or `cj-postgres` (CJ on PostgreSQL, LPS and RAS
+    on SQLite: CJ's own cost on PostgreSQL without LPS's commits in the way)."""
+    urls = {m: f"sqlite:///{workdir / f'{m}.db'}" for m in PREFIXES}
     if backend == "sqlite":
-        return {m: f"sqlite:///{workdir / f'{m}.db'}" for m in PREFIXES}, []
-    urls, names = {}, []
+        return urls, []
+    names: list[str] = []
     base = POSTGRES.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    for module in PREFIXES:
+    for module in ["cj_server"] if backend == "cj-postgres" else list(PREFIXES):
         name = f"bench_{module}_{uuid.uuid4().hex[:8]}"
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
         urls[module], names = f"{base}/{name}", [*names, name]
@@ -106,7 +113,8 @@ def run_one(backend: str, n: int, per_essay: float, eng5: bool) -> dict[str, flo
         )
         essays = [assessment_pb2.Essay(essay_id=f"e{i}", text=f"Essay e{i}: an answer of its own.") for i in range(n)]
         budget = round(n * per_essay / 2)
-        cpu_before = cpu_seconds(cj)
+        lps = processes["llm_provider_server"]
+        cpu_before, lps_before = cpu_seconds(cj), cpu_seconds(lps)
         started = time.perf_counter()
         created = stub.CreateAssessment(
             pb.CreateAssessmentRequest(
@@ -117,7 +125,7 @@ def run_one(backend: str, n: int, per_essay: float, eng5: bool) -> dict[str, flo
         for _event in stub.StreamComparisonResults(pb.StreamComparisonResultsRequest(name=created.name), timeout=3600):
             pass
         wall = time.perf_counter() - started
-        cj_cpu = cpu_seconds(cj) - cpu_before
+        cj_cpu, lps_cpu = cpu_seconds(cj) - cpu_before, cpu_seconds(lps) - lps_before
         final = stub.GetAssessment(pb.GetAssessmentRequest(name=created.name), timeout=30).assessment
         judgements = final.progress.comparisons_succeeded + final.progress.comparisons_failed
         rss = {m: peak_rss_mb(p) for m, p in processes.items()}
@@ -129,6 +137,7 @@ def run_one(backend: str, n: int, per_essay: float, eng5: bool) -> dict[str, flo
             "wall": wall,
             "rate": judgements / wall,
             "cpu_ms": 1000 * cj_cpu / max(judgements, 1),
+            "lps_cpu_ms": 1000 * lps_cpu / max(judgements, 1),
             "rss_lps": rss["llm_provider_server"],
             "rss_cj": rss["cj_server"],
             "rss_ras": rss["ras_server"],
@@ -148,15 +157,18 @@ def main() -> None:
     parser.add_argument("--eng5", action="store_true", help="24 essays, 120 comparisons, seed latency profile")
     args = parser.parse_args()
     sizes = [24] if args.eng5 else [int(s) for s in args.sizes.split(",")]
-    print("| backend | N | state | judgements | waves | wall s | judgements/s | CJ CPU ms/j | RSS MB LPS / CJ / RAS |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| backend | N | state | judgements | submits | wall s | judgements/s | CJ CPU ms/j | LPS CPU ms/j "
+        "| peak RSS MB LPS / CJ / RAS |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for backend in args.backends.split(","):
         for n in sizes:
             runs = [run_one(backend, n, args.per_essay, args.eng5) for _ in range(args.repeat)]
             r = {k: statistics.median(x[k] for x in runs) if k != "state" else runs[0][k] for k in runs[0]}
             print(
                 f"| {backend} | {n} | {r['state']} | {r['judgements']:.0f} | {r['waves']:.0f} | {r['wall']:.1f} "
-                f"| {r['rate']:.1f} | {r['cpu_ms']:.1f} "
+                f"| {r['rate']:.1f} | {r['cpu_ms']:.1f} | {r['lps_cpu_ms']:.1f} "
                 f"| {r['rss_lps']:.0f} / {r['rss_cj']:.0f} / {r['rss_ras']:.0f} |",
                 flush=True,
             )
