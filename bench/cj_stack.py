@@ -88,7 +88,7 @@ def database_urls(backend: str, workdir: Path) -> tuple[dict[str, str], list[str
     return urls, names
 
 
-def envs(urls: dict[str, str], eng5: bool) -> dict[str, dict[str, str]]:
+def envs(urls: dict[str, str], eng5: bool, cj_extra: dict[str, str]) -> dict[str, dict[str, str]]:
     out = {
         module: {f"{prefix}_PORT": "0", f"{prefix}_METRICS_PORT": "-1", f"{prefix}_DATABASE_URL": urls[module]}
         for module, prefix in PREFIXES.items()
@@ -98,14 +98,14 @@ def envs(urls: dict[str, str], eng5: bool) -> dict[str, dict[str, str]]:
         lps.update(LPS_MOCK_MODE="eng5_anchor_gpt51_low", LPS_MAX_CONCURRENCY_PER_MODEL="64")
     else:
         lps.update(LPS_MOCK_MODE="latent_bt", LPS_MOCK_LATENCY_MS="0", LPS_MAX_CONCURRENCY_PER_MODEL="64")
-    out["cj_server"].update(CJ_MAX_ESSAYS="20000", CJ_STREAM_POLL_SECONDS="0.1")
+    out["cj_server"].update(CJ_MAX_ESSAYS="20000", CJ_STREAM_POLL_SECONDS="0.1", **cj_extra)
     return out
 
 
-def run_one(backend: str, n: int, per_essay: float, eng5: bool) -> dict[str, float]:
+def run_one(backend: str, n: int, per_essay: float, eng5: bool, cj_extra: dict[str, str]) -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix=f"cj-stack-{backend}-{n}-"))
     urls, databases = database_urls(backend, workdir)
-    processes = start_stack(workdir, envs(urls, eng5))
+    processes = start_stack(workdir, envs(urls, eng5, cj_extra))
     try:
         cj = processes["cj_server"]
         stub = pb_grpc.CjAssessmentServiceStub(
@@ -155,7 +155,9 @@ def main() -> None:
     parser.add_argument("--per-essay", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--eng5", action="store_true", help="24 essays, 120 comparisons, seed latency profile")
+    parser.add_argument("--cj-env", action="append", default=[], help="CJ_SETTING=value for the CJ server")
     args = parser.parse_args()
+    cj_extra = dict(item.split("=", 1) for item in args.cj_env)
     sizes = [24] if args.eng5 else [int(s) for s in args.sizes.split(",")]
     print(
         "| backend | N | state | judgements | submits | wall s | judgements/s | CJ CPU ms/j | LPS CPU ms/j "
@@ -164,7 +166,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for backend in args.backends.split(","):
         for n in sizes:
-            runs = [run_one(backend, n, args.per_essay, args.eng5) for _ in range(args.repeat)]
+            runs = [run_one(backend, n, args.per_essay, args.eng5, cj_extra) for _ in range(args.repeat)]
             r = {k: statistics.median(x[k] for x in runs) if k != "state" else runs[0][k] for k in runs[0]}
             print(
                 f"| {backend} | {n} | {r['state']} | {r['judgements']:.0f} | {r['waves']:.0f} | {r['wall']:.1f} "
@@ -173,7 +175,11 @@ def main() -> None:
                 flush=True,
             )
             if args.eng5:
-                print(f"  eng5: waves x slowest (2.0 s) = {r['waves'] * 2.0:.1f} s; k x mean (1.6 s) = 16.0 s")
+                k = 2 * r["judgements"] / n
+                print(
+                    f"  eng5: k x mean latency (1.6 s) = {k * 1.6:.1f} s, target <= 1.2x = {k * 1.92:.1f} s; "
+                    f"sequential waves need >= k waves x slowest call (~2.0 s) = {k * 2.0:.1f} s"
+                )
 
 
 if __name__ == "__main__":
