@@ -290,7 +290,9 @@ class AssessmentService:
                 elif action is Action.FAIL:
                     await self._fail(connection, row, result.decision.reason, now)
                 else:
-                    await self.store.update(connection, assessment_id, reliability=result.split_half, updated_at=now)
+                    await self.store.update(
+                        connection, assessment_id, reliability=result.honest.estimate, updated_at=now
+                    )
             await self.store.notify()
         if to_send:
             await self._send(row, items, to_send)
@@ -357,11 +359,16 @@ class AssessmentService:
             state="running",
             waves=wave_number,
             attempts=row["attempts"] + len(new_rows),
-            reliability=result.split_half,
+            reliability=result.honest.estimate,
             updated_at=now,
         )
         progress = self._progress(
-            row | {"waves": wave_number, "attempts": row["attempts"] + len(new_rows), "reliability": result.split_half},
+            row
+            | {
+                "waves": wave_number,
+                "attempts": row["attempts"] + len(new_rows),
+                "reliability": result.honest.estimate,
+            },
             await self.store.comparisons(row["assessment_id"], connection),
         )
         await self.store.append_events(connection, row["assessment_id"], [(self._event(progress=progress), False)], now)
@@ -424,7 +431,7 @@ class AssessmentService:
             alpha=self.settings.prior_precision,
             splits=8,
         )
-        summary = summarize(infos, state.succeeded, fit, split, scale)
+        summary = summarize(infos, state.succeeded, fit, split, scale, result.honest)
         succeeded_rows = [c for c in rows if c["status"] == SUCCEEDED]
         models = Counter((c["provider"], c["model"]) for c in succeeded_rows)
         (provider, model), _ = models.most_common(1)[0] if models else (("", ""), 0)
@@ -446,11 +453,11 @@ class AssessmentService:
             row["assessment_id"],
             state="succeeded",
             result_json=converters.to_json(proto),
-            reliability=split,
+            reliability=result.honest.estimate,
             updated_at=now,
             ended_at=now,
         )
-        final_row = row | {"state": "succeeded", "reliability": split}
+        final_row = row | {"state": "succeeded", "reliability": result.honest.estimate}
         progress = self._progress(final_row, rows)
         await self.store.append_events(
             connection,
@@ -468,7 +475,7 @@ class AssessmentService:
                 now,
             )
         self.metrics.assessments.labels("succeeded").inc()
-        self.metrics.reliability.observe(split)
+        self.metrics.reliability.observe(result.honest.estimate)
         log.info("assessment finished", extra={"assessment_id": row["assessment_id"], "reason": result.decision.reason})
 
     async def _fail(self, connection, row: dict, reason: str, now: float, state: str = "failed") -> None:
@@ -796,7 +803,7 @@ class AssessmentService:
             batch_id=spec["batch_id"],
             assessment=proto.assessment,
             essays=essays,
-            reliability=proto.reliability.split_half_reliability,
+            reliability=proto.reliability.estimate,
             grade_scale_id=proto.grade_scale_id,
             event_time=converters.timestamp(now),
             model=proto.model,

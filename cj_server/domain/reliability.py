@@ -75,4 +75,3 @@ def split_half_lower_bound(
     mean = float(np.mean(estimates))
     spread = float(np.std(estimates, ddof=1) / np.sqrt(len(estimates))) if len(estimates) > 1 else 0.0
     return mean, max(0.0, mean - spread)
-
