@@ -100,7 +100,7 @@ def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: 
     budget = n * k_max // 2
     curve, outcomes = Curve(), []
     in_flight: list[tuple[float, int, int]] = []
-    now, waves, attempts, scores, prior, next_k = 0.0, 0, 0, None, None, 2
+    now, waves, attempts, scores, prior, honest, next_k = 0.0, 0, 0, None, None, None, 2
     while True:
         state = State(
             n_items=n,
@@ -115,10 +115,12 @@ def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: 
             seed=seed,
             warm_start=scores,
             warm_prior=prior,
+            warm_honest=honest,
         )
         planned = step(state, config)
         scores = planned.fit.scores if planned.fit is not None else None
         prior = planned.honest.prior_variance if planned.honest.available else prior
+        honest = planned.honest if planned.honest.available else honest
         if planned.decision.action in (Action.FINALIZE, Action.FAIL):
             if target is not None and planned.fit is not None:
                 curve.stopped_at = 2 * len(outcomes) / n
@@ -135,7 +137,8 @@ def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: 
             outcomes.append((a, b, judge(a, b)))
             if 2 * len(outcomes) >= next_k * n:
                 pending = [(x, y) for _, x, y in in_flight]
-                snapshot = State(**{**state.__dict__, "succeeded": list(outcomes), "pending": pending})
+                changes = {"succeeded": list(outcomes), "pending": pending, "warm_honest": None}
+                snapshot = State(**{**state.__dict__, **changes})
                 curve.points[next_k] = measure_engine(snapshot, quality, config)
                 next_k += 1
             if worth_stepping(len(in_flight), n, config):

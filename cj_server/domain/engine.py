@@ -53,6 +53,7 @@ class EngineConfig:
     blas_threads: int = 1
     dense_max: int = DENSE_MAX
     held_out_share: float = 0.1  # share of comparisons drawn from the random probe schedule (held_out.py)
+    honest_refresh: float = 0.05  # re-estimate once the judgements grew by this share (State.warm_honest)
 
 
 class EngineSettings(Protocol):
@@ -94,6 +95,7 @@ class State:
     seed: int = 0
     warm_start: np.ndarray | None = None  # the previous step's scores (Step.fit.scores), to start the fit from
     warm_prior: float | None = None  # the previous step's Step.honest.prior_variance, to start its search from
+    warm_honest: HonestReliability | None = None  # the previous step's Step.honest, reused until it is stale
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ class Step:
     fit: Fit | None
     ssr: float
     split_half: float  # computed when the decision is FINALIZE (0 otherwise)
-    reliability: float = 0.0  # the figure the stop compared with the target (honest.estimate)
+    reliability: float = 0.0  # the figure the stop compared with the target (honest.lower)
     honest: HonestReliability = NOT_AVAILABLE
 
 
@@ -163,6 +165,10 @@ def assess(state: State, config: EngineConfig, schedule: ProbeSchedule) -> tuple
     if not state.succeeded:
         return None, NOT_AVAILABLE
     may_stop = 2 * len(state.succeeded) >= config.policy.min_rounds * state.n_items
+    cached = state.warm_honest
+    if cached is not None and cached.available and len(state.succeeded) < cached.judged * (1 + config.honest_refresh):
+        # fresh enough: the previous estimate, and the fit at its prior scale (cost bounded per judgement)
+        return fit_state(State(**{**state.__dict__, "warm_prior": cached.prior_variance}), config), cached
     if may_stop or (state.single_wave and not state.pending):
         comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
         held_out = schedule.is_probe(comparisons.first, comparisons.second)
@@ -207,7 +213,7 @@ def step(state: State, config: EngineConfig) -> Step:
         retryable=len(retry),
         informative_pairs_left=not all_asked,
         all_pairs_judged=all_asked,
-        reliability=honest.estimate if honest.available else 0.0,
+        reliability=honest.lower if honest.available else 0.0,
         target_reliability=state.target_reliability,
         single_wave=state.single_wave,
         waves=state.waves,
@@ -220,7 +226,11 @@ def step(state: State, config: EngineConfig) -> Step:
         wave = _wave(state, pairing, schedule, rng, retry, room, config)
         if not wave:
             decision = _nothing_to_send(progress)
-    split = _split_half(state, config, current, rng) if decision.action is Action.FINALIZE else 0.0
+    split = 0.0
+    if decision.action is Action.FINALIZE:
+        if state.warm_honest is not None and honest is state.warm_honest:  # the result gets a fresh estimate
+            current, honest = assess(State(**{**state.__dict__, "warm_honest": None}), config, schedule)
+        split = _split_half(state, config, current, rng)
     return Step(decision, wave, current, ssr, split, progress.reliability, honest)
 
 

@@ -46,7 +46,9 @@ agreeing with the ranking lift the maximum), and the maximum overstated rho by
 0.03-0.08 on average in simulation (bench/cj_simulation.py). So the reported
 `estimate`, which the stop compares with the target, is the conservative point: (1)
 at the lower end of the 68% interval of tau^2; `lower` and `upper` are (1) at the
-95% interval's ends.
+95% interval's ends. The stop compares `lower` with the target: the engine checks at
+every step, and a point estimate that is right on average still crosses the target
+early in some runs when it is looked at that often.
 
 Cost: a grid of fits to the training comparisons (each sparse, warm-started, O(n + K))
 and one fit to all. With fewer than `MIN_HELD_OUT` probes judged there is no estimate.
@@ -137,6 +139,7 @@ class HonestReliability:
     upper: float
     prior_variance: float  # tau^2
     held_out: int  # probes judged
+    judged: int = 0  # judgements (all) the estimate was made from
 
 
 NOT_AVAILABLE = HonestReliability(False, 0.0, 0.0, 1.0, 0.0, 0)
@@ -194,7 +197,8 @@ def estimate(
                 **kwargs,
             )
             values[tau2] = model_reliability(refit)
-    return HonestReliability(True, values[point], values[low], values[high], best, len(probes)), final
+    honest = HonestReliability(True, values[point], values[low], values[high], best, len(probes), len(comparisons))
+    return honest, final
 
 
 class _Search:
