@@ -18,6 +18,13 @@ assessment may finalize, or must be restarted) or when the window has at least
 `refill_fraction` of itself free, so stepping refills in batches instead of once
 per result, and never while the decision can only be WAIT.
 
+The honest reliability (held_out.py) costs a small search of fits. The runtime passes
+the previous step's `Step.honest` back as `State.warm_honest` (and its prior variance
+as `warm_prior`, its scores as `warm_start`); the estimate is then reused until the
+judgements grew by `honest_refresh` (5%) and by n / 2 (one comparison per essay), so
+its cost per judgement is bounded; a FINALIZE always re-estimates for the result.
+Without `warm_honest` every step re-estimates (correct, slower).
+
 BLAS threads. The dense paths (covariance below the fit's dense threshold) call
 LAPACK; `blas_threads` caps the BLAS thread pool of the whole process (threadpoolctl)
 the first time a step runs with a new value, so numerics never oversubscribe cores.
@@ -53,7 +60,7 @@ class EngineConfig:
     blas_threads: int = 1
     dense_max: int = DENSE_MAX
     held_out_share: float = 0.1  # share of comparisons drawn from the random probe schedule (held_out.py)
-    honest_refresh: float = 0.05  # re-estimate once the judgements grew by this share (State.warm_honest)
+    honest_refresh: float = 0.05  # re-estimate once the judgements grew by this share, and by n / 2 at least
 
 
 class EngineSettings(Protocol):
@@ -166,7 +173,8 @@ def assess(state: State, config: EngineConfig, schedule: ProbeSchedule) -> tuple
         return None, NOT_AVAILABLE
     may_stop = 2 * len(state.succeeded) >= config.policy.min_rounds * state.n_items
     cached = state.warm_honest
-    if cached is not None and cached.available and len(state.succeeded) < cached.judged * (1 + config.honest_refresh):
+    growth = max(config.honest_refresh * cached.judged, state.n_items / 2) if cached is not None else 0.0
+    if cached is not None and cached.available and len(state.succeeded) < cached.judged + growth:
         # fresh enough: the previous estimate, and the fit at its prior scale (cost bounded per judgement)
         return fit_state(State(**{**state.__dict__, "warm_prior": cached.prior_variance}), config), cached
     if may_stop or (state.single_wave and not state.pending):
