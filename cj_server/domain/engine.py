@@ -33,7 +33,7 @@ the first time a step runs with a new value, so numerics never oversubscribe cor
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -211,6 +211,10 @@ def step(state: State, config: EngineConfig) -> Step:
     if not state.single_wave:
         room = min(room, window(state.n_items, config) - len(state.pending))
     all_asked = asked.all_asked()
+    split: float | None = None
+    enough = 2 * len(state.succeeded) >= config.policy.min_rounds * state.n_items
+    if honest.available and honest.lower >= state.target_reliability and enough and current is not None:
+        honest, split = _cross_checked(state, config, current, honest, rng)
     progress = Progress(
         n_items=state.n_items,
         budget=state.budget,
@@ -234,23 +238,29 @@ def step(state: State, config: EngineConfig) -> Step:
         wave = _wave(state, pairing, schedule, rng, retry, room, config)
         if not wave:
             decision = _nothing_to_send(progress)
-    split = 0.0
-    if decision.action is Action.FINALIZE:
+    if decision.action is Action.FINALIZE and current is not None:
         if state.warm_honest is not None and honest is state.warm_honest:  # the result gets a fresh estimate
             current, honest = assess(State(**{**state.__dict__, "warm_honest": None}), config, schedule)
-        split = _split_half(state, config, current, rng)
-    return Step(decision, wave, current, ssr, split, progress.reliability, honest)
+            split = None
+        if split is None:
+            honest, split = _cross_checked(state, config, current, honest, rng)
+    return Step(decision, wave, current, ssr, split or 0.0, progress.reliability, honest)
 
 
-def _split_half(state: State, config: EngineConfig, current: Fit | None, rng) -> float:
-    """Split-half, for the result (labelled as such; it is not what the stop uses)."""
-    if current is None:
-        return 0.0
+def _cross_checked(
+    state: State, config: EngineConfig, current: Fit, honest: HonestReliability, rng
+) -> tuple[HonestReliability, float]:
+    """Split-half (mean, for the result) and the honest estimate with its lower bound no higher than
+    split-half's (mean - one standard error over the splits). The stop fires only when both estimates,
+    which fail in different ways (the held-out scale from few probes; the halves sharing an adaptive
+    design), reach the target. Computed where the stop may fire, and for the result."""
     comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
-    mean, _lower = split_half_lower_bound(
+    mean, lower = split_half_lower_bound(
         comparisons, rng, alpha=current.alpha, splits=config.split_half_splits, start=current.scores
     )
-    return mean
+    if honest.available and lower < honest.lower:
+        honest = replace(honest, lower=lower)
+    return honest, mean
 
 
 def _wave(state: State, pairing: PairingState, schedule: ProbeSchedule, rng, retry, room: int, config: EngineConfig):
@@ -268,13 +278,12 @@ def _wave(state: State, pairing: PairingState, schedule: ProbeSchedule, rng, ret
     for first, second in wave:
         firsts[first] += 1
         seconds[second] += 1
-    adaptive = PairingState(
-        pairing.scores,
-        pairing.difference_variance,
-        AskedPairs(state.n_items, np.union1d(pairing.asked.with_pairs(wave).keys, schedule.either_order.keys)),
-        firsts,
-        seconds,
-        capacity,
+    adaptive = replace(
+        pairing,
+        asked=AskedPairs(state.n_items, np.union1d(pairing.asked.with_pairs(wave).keys, schedule.either_order.keys)),
+        first_counts=firsts,
+        second_counts=seconds,
+        capacity=capacity,
     )
     if state.single_wave:
         return wave + _single_batch(adaptive, rng, room - len(wave), config)
@@ -354,7 +363,7 @@ def _single_batch(pairing: PairingState, rng, room: int, config: EngineConfig) -
     asked = pairing.asked
     firsts, seconds = pairing.first_counts.copy(), pairing.second_counts.copy()
     while len(wave) < room:
-        current = PairingState(pairing.scores, pairing.difference_variance, asked, firsts, seconds)
+        current = replace(pairing, asked=asked, first_counts=firsts, second_counts=seconds, capacity=None)
         round_pairs = next_wave(current, rng, max_pairs=room - len(wave), window=config.candidate_window)
         if not round_pairs:
             break

@@ -48,7 +48,10 @@ agreeing with the ranking lift the maximum), and the maximum overstated rho by
 at the lower end of the 68% interval of tau^2; `lower` and `upper` are (1) at the
 95% interval's ends. The stop compares `lower` with the target: the engine checks at
 every step, and a point estimate that is right on average still crosses the target
-early in some runs when it is looked at that often.
+early in some runs when it is looked at that often. Where `lower` reaches the target,
+the engine (engine.py, `_cross_checked`) lowers it to the split-half lower bound when
+that is smaller, so the stop needs both estimates, which fail in different ways, to
+agree; the result reports that bound.
 
 Cost: a grid of fits to the training comparisons (each sparse, warm-started, O(n + K))
 and one fit to all. With fewer than `MIN_HELD_OUT` probes judged there is no estimate.
