@@ -83,7 +83,7 @@ def national(n: int, k: int, repeats: int, seed: int) -> None:
         n,
         np.append(comparisons.first, first),
         np.append(comparisons.second, second),
-        np.append(comparisons.first_won, rng.random(extra) < 0.5),
+        np.append(comparisons.first_won, rng.random(extra) < 1 / (1 + np.exp(-(theta[first] - theta[second])))),
     )
     cold_times, warm_times = [], []
     for _ in range(repeats):

@@ -32,7 +32,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cj_server.domain.bradley_terry import Comparisons, fit
-from cj_server.domain.engine import EngineConfig, State, config_from_settings, step, worth_stepping
+from cj_server.domain.engine import (
+    EngineConfig,
+    State,
+    assess,
+    config_from_settings,
+    probe_schedule,
+    step,
+    worth_stepping,
+)
 from cj_server.domain.pairing import AskedPairs, PairingState, next_wave
 from cj_server.domain.reliability import scale_separation_reliability, split_half_reliability
 from cj_server.domain.stopping import Action
@@ -58,18 +66,30 @@ class Judge:
 
 @dataclass
 class Curve:
-    points: dict[int, tuple[float, ...]] = field(default_factory=dict)  # k -> (true, ssr, split)
+    points: dict[int, tuple[float, ...]] = field(default_factory=dict)  # k -> (true, ssr, split, est, lower)
     stopped_at: float | None = None
     true_at_stop: float | None = None
     reported_at_stop: float | None = None
 
 
-def measure(n: int, outcomes, quality, config: EngineConfig) -> tuple[float, float, float]:
+def measure(n: int, outcomes, quality, config: EngineConfig) -> tuple[float, ...]:
+    """Random designs: the truth, SSR and split-half (no probes, so no honest estimate)."""
     comparisons = Comparisons.from_outcomes(n, outcomes)
     result = fit(comparisons, alpha=config.alpha, fit_position_bias=config.fit_position_bias)
     true = float(np.corrcoef(result.scores, quality)[0, 1] ** 2)
     split = split_half_reliability(comparisons, np.random.default_rng(0), alpha=config.alpha, start=result.scores)
-    return true, scale_separation_reliability(result), split
+    return true, scale_separation_reliability(result), split, float("nan"), float("nan")
+
+
+def measure_engine(state: State, quality, config: EngineConfig) -> tuple[float, ...]:
+    """The engine's own figures for the state: its fit (the reported scores) and its estimates."""
+    result, honest = assess(state, config, probe_schedule(state, config))
+    comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
+    true = float(np.corrcoef(result.scores, quality)[0, 1] ** 2)
+    split = split_half_reliability(comparisons, np.random.default_rng(0), alpha=result.alpha, start=result.scores)
+    estimate = honest.estimate if honest.available else float("nan")
+    lower = honest.lower if honest.available else float("nan")
+    return true, scale_separation_reliability(result), split, estimate, lower
 
 
 def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: float | None) -> Curve:
@@ -80,7 +100,7 @@ def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: 
     budget = n * k_max // 2
     curve, outcomes = Curve(), []
     in_flight: list[tuple[float, int, int]] = []
-    now, waves, attempts, scores, next_k = 0.0, 0, 0, None, 2
+    now, waves, attempts, scores, prior, honest, next_k = 0.0, 0, 0, None, None, None, 2
     while True:
         state = State(
             n_items=n,
@@ -94,9 +114,13 @@ def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: 
             failed={},
             seed=seed,
             warm_start=scores,
+            warm_prior=prior,
+            warm_honest=honest,
         )
         planned = step(state, config)
         scores = planned.fit.scores if planned.fit is not None else None
+        prior = planned.honest.prior_variance if planned.honest.available else prior
+        honest = planned.honest if planned.honest.available else honest
         if planned.decision.action in (Action.FINALIZE, Action.FAIL):
             if target is not None and planned.fit is not None:
                 curve.stopped_at = 2 * len(outcomes) / n
@@ -112,7 +136,10 @@ def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: 
             now, a, b = heapq.heappop(in_flight)
             outcomes.append((a, b, judge(a, b)))
             if 2 * len(outcomes) >= next_k * n:
-                curve.points[next_k] = measure(n, outcomes, quality, config)
+                pending = [(x, y) for _, x, y in in_flight]
+                changes = {"succeeded": list(outcomes), "pending": pending, "warm_honest": None}
+                snapshot = State(**{**state.__dict__, **changes})
+                curve.points[next_k] = measure_engine(snapshot, quality, config)
                 next_k += 1
             if worth_stepping(len(in_flight), n, config):
                 break
@@ -140,20 +167,25 @@ def random_waves(judge: Judge, k_max: int, seed: int, config: EngineConfig, stab
 
 
 def report(results: dict[str, list[Curve]], k_max: int) -> None:
-    print("policy     k  true_mean true_min  SSR    split_half")
+    print("policy     k  true_mean true_min  SSR    split  estimate lower  est-true(mean, max)")
     for policy, curves in results.items():
         reached = None
         for k in range(2, k_max + 1):
             rows = [c.points[k] for c in curves if k in c.points]
             if len(rows) < len(curves):
                 continue
-            columns = list(zip(*rows, strict=True))
+            columns = [np.array(col) for col in zip(*rows, strict=True)]
             true = float(np.mean(columns[0]))
             if reached is None and true >= 0.90:
                 reached = k
             if k in REPORT_K:
                 ssr, split = float(np.mean(columns[1])), float(np.mean(columns[2]))
-                print(f"{policy:10s} {k:2d}  {true:.3f}     {min(columns[0]):.3f}    {ssr:.3f}  {split:.3f}")
+                error = columns[3] - columns[0]
+                print(
+                    f"{policy:10s} {k:2d}  {true:.3f}     {columns[0].min():.3f}    {ssr:.3f}  {split:.3f}  "
+                    f"{np.mean(columns[3]):.3f}    {np.mean(columns[4]):.3f}  "
+                    f"{np.mean(error):+.3f} {np.max(error):+.3f}"
+                )
         print(f"{policy:10s} first k with mean true reliability >= 0.90: {reached}")
 
 
@@ -192,7 +224,7 @@ def main() -> None:
         fired = [c.stopped_at for c in results["reference"] if c.stopped_at is not None]
         print(f"reference stability stop (max |d theta| <= 0.025) fired in {len(fired)} of {args.reps} runs: {fired}")
     if stops:
-        print(f"stop at target {settings.default_target_reliability}: k, true, reported")
+        print(f"stop at target {settings.default_target_reliability}: k, true, reported (the stop's figure)")
         for curve in stops:
             print(f"  {curve.stopped_at:.1f}  {curve.true_at_stop:.3f}  {curve.reported_at_stop:.3f}")
 

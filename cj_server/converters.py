@@ -89,6 +89,7 @@ def summary_to_proto(
             message.grade_projection.CopyFrom(
                 assessment_pb2.GradeProjection(
                     grade=p.grade,
+                    display_grade=p.display_grade or p.grade,
                     confidence=p.confidence,
                     confidence_label=LABELS[p.label],
                     probabilities=[
@@ -105,6 +106,10 @@ def summary_to_proto(
             split_half_reliability=summary.split_half,
             mean_standard_error=summary.mean_se,
             target=target,
+            estimate=summary.estimate,
+            estimate_lower=summary.estimate_lower,
+            estimate_upper=summary.estimate_upper,
+            warning=summary.reliability_warning,
         ),
         position_bias=assessment_pb2.PositionBias(
             first_position_win_rate=summary.first_position_win_rate,
@@ -396,7 +401,7 @@ def ras_result(assessment_id: str, batch_id: str, proto: assessment_pb2.Assessme
         batch_id=batch_id,
         assessment=proto.assessment,
         essays=essays,
-        reliability=proto.reliability.split_half_reliability,
+        reliability=proto.reliability.estimate,
         grade_scale_id=proto.grade_scale_id,
         event_time=timestamp(now),
         model=proto.model,

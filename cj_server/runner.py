@@ -40,6 +40,7 @@ from cj_server.domain.bradley_terry import Comparisons
 from cj_server.domain.engine import State, Step, config_from_settings, step, window, worth_stepping
 from cj_server.domain.errors import NeighbourRefused, NeighbourUnavailable
 from cj_server.domain.grading import GradeScale
+from cj_server.domain.held_out import HonestReliability
 from cj_server.domain.reliability import split_half_reliability
 from cj_server.domain.scheduling import Backoff, admit
 from cj_server.domain.stopping import Action
@@ -68,6 +69,7 @@ class Tracked:
     failed: Counter = field(default_factory=Counter)
     judged: set[tuple[int, int]] = field(default_factory=set)
     scores: np.ndarray | None = None  # the last step's fit, to warm-start the next
+    honest: HonestReliability | None = None  # the last honest reliability estimate
     unsent: bool = False
     send_failures: int = 0
     resend_at: float = 0.0
@@ -236,6 +238,8 @@ class Runner:
         self.metrics.fit_seconds.observe(time.perf_counter() - started)
         if result.fit is not None:
             tracked.scores = result.fit.scores  # the next step's fit starts from here
+        if result.honest.available:
+            tracked.honest = result.honest  # reused by the engine until it is stale
         return await self._decide(row, tracked, state, result)
 
     async def _track(self, assessment_id: str, row: dict[str, Any]) -> Tracked:
@@ -270,6 +274,8 @@ class Runner:
             failed=tracked.failed_open(),
             seed=int(row["assessment_id"][:8], 16),
             warm_start=tracked.scores,
+            warm_prior=tracked.honest.prior_variance if tracked.honest and tracked.honest.available else None,
+            warm_honest=tracked.honest,
         )
 
     async def _decide(self, row: dict[str, Any], tracked: Tracked, state: State, result: Step) -> bool:
@@ -282,13 +288,14 @@ class Runner:
                 return locked is not None and locked["state"] in ACTIVE and locked["lease_owner"] == self.owner
             wave = self._admitted(locked, tracked, result.wave) if action is Action.SUBMIT else []
             if wave:
-                new_rows = await self._start_wave(connection, locked, tracked, wave, result.split_half, now)
+                new_rows = await self._start_wave(connection, locked, tracked, wave, result.honest.estimate, now)
             elif action is Action.FINALIZE:
                 await self._finalize(connection, locked, tracked, state, result, now)
             elif action is Action.FAIL:
                 await record_end(self.store, self.metrics, connection, locked, result.decision.reason, now)
             else:
-                await self.store.update(connection, row["assessment_id"], reliability=result.split_half, updated_at=now)
+                reliability = result.honest.estimate
+                await self.store.update(connection, row["assessment_id"], reliability=reliability, updated_at=now)
         await self.store.notify()
         if action in (Action.FINALIZE, Action.FAIL):
             self._forget(row["assessment_id"])
@@ -466,7 +473,7 @@ class Runner:
             alpha=self.settings.prior_precision,
             splits=8,
         )
-        summary = summarize(infos, state.succeeded, fit, split, scale)
+        summary = summarize(infos, state.succeeded, fit, split, scale, result.honest)
         provider, model, cost = await self.store.model_and_cost(connection, row["assessment_id"])
         proto = converters.summary_to_proto(
             summary,
@@ -482,7 +489,7 @@ class Runner:
             model or "",
         )
         await self.store.cancel_pending(connection, row["assessment_id"], now)
-        values = {"state": "succeeded", "reliability": split, "updated_at": now, "ended_at": now}
+        values = {"state": "succeeded", "reliability": result.honest.estimate, "updated_at": now, "ended_at": now}
         await self.store.update(connection, row["assessment_id"], result_json=converters.to_json(proto), **values)
         final_row = row | values
         events = [(converters.progress_event(final_row), False), (converters.result_event(proto), True)]
@@ -497,5 +504,5 @@ class Runner:
                 now,
             )
         self.metrics.assessments.labels("succeeded").inc()
-        self.metrics.reliability.observe(split)
+        self.metrics.reliability.observe(result.honest.estimate)
         log.info("assessment finished", extra={"assessment_id": row["assessment_id"], "reason": result.decision.reason})

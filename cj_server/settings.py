@@ -49,6 +49,7 @@ class CjSettings(ServerSettings):
     max_in_flight: int = Field(default=1000, ge=1)
     max_in_flight_per_essay: int = Field(default=2, ge=1)
     blas_threads: int = Field(default=1, ge=1)
+    held_out_share: float = Field(default=0.1, ge=0, lt=1)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
     outbox_interval_seconds: float = Field(default=1.0, gt=0)
     stream_poll_seconds: float = Field(default=0.5, gt=0)

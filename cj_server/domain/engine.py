@@ -18,6 +18,13 @@ assessment may finalize, or must be restarted) or when the window has at least
 `refill_fraction` of itself free, so stepping refills in batches instead of once
 per result, and never while the decision can only be WAIT.
 
+The honest reliability (held_out.py) costs a small search of fits. The runtime passes
+the previous step's `Step.honest` back as `State.warm_honest` (and its prior variance
+as `warm_prior`, its scores as `warm_start`); the estimate is then reused until the
+judgements grew by `honest_refresh` (5%) and by n / 2 (one comparison per essay), so
+its cost per judgement is bounded; a FINALIZE always re-estimates for the result.
+Without `warm_honest` every step re-estimates (correct, slower).
+
 BLAS threads. The dense paths (covariance below the fit's dense threshold) call
 LAPACK; `blas_threads` caps the BLAS thread pool of the whole process (threadpoolctl)
 the first time a step runs with a new value, so numerics never oversubscribe cores.
@@ -26,14 +33,15 @@ the first time a step runs with a new value, so numerics never oversubscribe cor
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cj_server.domain.bradley_terry import DENSE_MAX, Comparisons, Fit, fit
-from cj_server.domain.pairing import AskedPairs, PairingState, next_wave
+from cj_server.domain.held_out import NOT_AVAILABLE, HonestReliability, ProbeSchedule, estimate
+from cj_server.domain.pairing import AskedPairs, PairingState, next_wave, orient
 from cj_server.domain.reliability import scale_separation_reliability, split_half_lower_bound
 from cj_server.domain.stopping import Action, Decision, Progress, StoppingPolicy, StopReason
 
@@ -51,6 +59,8 @@ class EngineConfig:
     refill_fraction: float = 0.2  # step again once this share of the window is free
     blas_threads: int = 1
     dense_max: int = DENSE_MAX
+    held_out_share: float = 0.1  # share of comparisons drawn from the random probe schedule (held_out.py)
+    honest_refresh: float = 0.05  # re-estimate once the judgements grew by this share, and by n / 2 at least
 
 
 class EngineSettings(Protocol):
@@ -62,6 +72,7 @@ class EngineSettings(Protocol):
     max_in_flight: int
     max_in_flight_per_essay: int
     blas_threads: int
+    held_out_share: float
 
 
 def config_from_settings(settings: EngineSettings) -> EngineConfig:
@@ -73,6 +84,7 @@ def config_from_settings(settings: EngineSettings) -> EngineConfig:
         max_in_flight=settings.max_in_flight,
         max_in_flight_per_essay=settings.max_in_flight_per_essay,
         blas_threads=settings.blas_threads,
+        held_out_share=settings.held_out_share,
     )
 
 
@@ -89,6 +101,8 @@ class State:
     failed: dict[tuple[int, int], int]  # ordered pair -> failed attempts, for pairs with no success yet
     seed: int = 0
     warm_start: np.ndarray | None = None  # the previous step's scores (Step.fit.scores), to start the fit from
+    warm_prior: float | None = None  # the previous step's Step.honest.prior_variance, to start its search from
+    warm_honest: HonestReliability | None = None  # the previous step's Step.honest, reused until it is stale
 
 
 @dataclass(frozen=True)
@@ -97,8 +111,9 @@ class Step:
     wave: list[tuple[int, int]]  # pairs to send now
     fit: Fit | None
     ssr: float
-    split_half: float
-    reliability: float = 0.0  # the figure the stop compared with the target
+    split_half: float  # computed when the decision is FINALIZE (0 otherwise)
+    reliability: float = 0.0  # the figure the stop compared with the target (honest.lower)
+    honest: HonestReliability = NOT_AVAILABLE
 
 
 def window(n_items: int, config: EngineConfig) -> int:
@@ -132,12 +147,13 @@ def limit_blas_threads(threads: int) -> None:
 
 
 def fit_state(state: State, config: EngineConfig) -> Fit | None:
+    """The fit at the prior scale of the previous step (or the configured prior), without the estimate."""
     if not state.succeeded:
         return None
     comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
     return fit(
         comparisons,
-        alpha=config.alpha,
+        alpha=1.0 / state.warm_prior if state.warm_prior else config.alpha,
         fit_position_bias=config.fit_position_bias,
         start=state.warm_start,
         dense_max=config.dense_max,
@@ -145,12 +161,45 @@ def fit_state(state: State, config: EngineConfig) -> Fit | None:
     )
 
 
+def probe_schedule(state: State, config: EngineConfig) -> ProbeSchedule:
+    """The assessment's held-out random pairs (fixed by its seed, its size and its budget)."""
+    rounds = ProbeSchedule.rounds_for(state.n_items, state.budget, config.held_out_share)
+    return ProbeSchedule.build(state.n_items, state.seed, rounds)
+
+
+def assess(state: State, config: EngineConfig, schedule: ProbeSchedule) -> tuple[Fit | None, HonestReliability]:
+    """The fit to every judgement and the honest reliability, where the stop (or the result) can use it."""
+    if not state.succeeded:
+        return None, NOT_AVAILABLE
+    may_stop = 2 * len(state.succeeded) >= config.policy.min_rounds * state.n_items
+    cached = state.warm_honest
+    growth = max(config.honest_refresh * cached.judged, state.n_items / 2) if cached is not None else 0.0
+    if cached is not None and cached.available and len(state.succeeded) < cached.judged + growth:
+        # fresh enough: the previous estimate, and the fit at its prior scale (cost bounded per judgement)
+        return fit_state(State(**{**state.__dict__, "warm_prior": cached.prior_variance}), config), cached
+    if may_stop or (state.single_wave and not state.pending):
+        comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
+        held_out = schedule.is_probe(comparisons.first, comparisons.second)
+        honest, final = estimate(
+            comparisons,
+            held_out,
+            fit_position_bias=config.fit_position_bias,
+            previous_prior_variance=state.warm_prior,
+            start=state.warm_start,
+            dense_max=config.dense_max,
+            seed=state.seed,
+        )
+        if final is not None:
+            return final, honest
+    return fit_state(state, config), NOT_AVAILABLE
+
+
 def step(state: State, config: EngineConfig) -> Step:
     limit_blas_threads(config.blas_threads)
     rng = np.random.default_rng([state.seed, state.waves, state.attempts])
-    current = fit_state(state, config)
+    schedule = probe_schedule(state, config)
+    current, honest = assess(state, config, schedule)
     ssr = scale_separation_reliability(current) if current else 0.0
-    split, split_lower = _split_half(state, config, current, rng)
     asked = _asked(state)
     pending = set(state.pending)
     retry = [
@@ -161,6 +210,11 @@ def step(state: State, config: EngineConfig) -> Step:
     room = state.budget - state.attempts
     if not state.single_wave:
         room = min(room, window(state.n_items, config) - len(state.pending))
+    all_asked = asked.all_asked()
+    split: float | None = None
+    enough = 2 * len(state.succeeded) >= config.policy.min_rounds * state.n_items
+    if honest.available and honest.lower >= state.target_reliability and enough and current is not None:
+        honest, split = _cross_checked(state, config, current, honest, rng)
     progress = Progress(
         n_items=state.n_items,
         budget=state.budget,
@@ -169,9 +223,9 @@ def step(state: State, config: EngineConfig) -> Step:
         succeeded=len(state.succeeded),
         failed=sum(state.failed.values()),
         retryable=len(retry),
-        informative_pairs_left=not asked.all_asked(),
-        all_pairs_judged=asked.all_asked(),
-        reliability=split_lower,
+        informative_pairs_left=not all_asked,
+        all_pairs_judged=all_asked,
+        reliability=honest.lower if honest.available else 0.0,
         target_reliability=state.target_reliability,
         single_wave=state.single_wave,
         waves=state.waves,
@@ -181,24 +235,86 @@ def step(state: State, config: EngineConfig) -> Step:
     wave: list[tuple[int, int]] = []
     if decision.action is Action.SUBMIT:
         pairing = _pairing_state(state, current, asked, config)
-        wave = _single_batch(state, pairing, rng, retry, room, config) if state.single_wave else None
-        if wave is None:
-            wave = _window_wave(state, pairing, rng, retry, room, config)
+        wave = _wave(state, pairing, schedule, rng, retry, room, config)
         if not wave:
             decision = _nothing_to_send(progress)
-    return Step(decision, wave, current, ssr, split, split_lower)
+    if decision.action is Action.FINALIZE and current is not None:
+        if state.warm_honest is not None and honest is state.warm_honest:  # the result gets a fresh estimate
+            current, honest = assess(State(**{**state.__dict__, "warm_honest": None}), config, schedule)
+            split = None
+        if split is None:
+            honest, split = _cross_checked(state, config, current, honest, rng)
+    return Step(decision, wave, current, ssr, split or 0.0, progress.reliability, honest)
 
 
-def _split_half(state: State, config: EngineConfig, current: Fit | None, rng) -> tuple[float, float]:
-    """Split-half (mean, lower bound); only computed where the stop could use it."""
-    if current is None or state.single_wave:
-        return 0.0, 0.0
-    if 2 * len(state.succeeded) < config.policy.min_rounds * state.n_items:
-        return 0.0, 0.0
+def _cross_checked(
+    state: State, config: EngineConfig, current: Fit, honest: HonestReliability, rng
+) -> tuple[HonestReliability, float]:
+    """Split-half (mean, for the result) and the honest estimate with its lower bound no higher than
+    split-half's (mean - one standard error over the splits). The stop fires only when both estimates,
+    which fail in different ways (the held-out scale from few probes; the halves sharing an adaptive
+    design), reach the target. Computed where the stop may fire, and for the result."""
     comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
-    return split_half_lower_bound(
-        comparisons, rng, alpha=config.alpha, splits=config.split_half_splits, start=current.scores
+    mean, lower = split_half_lower_bound(
+        comparisons, rng, alpha=current.alpha, splits=config.split_half_splits, start=current.scores
     )
+    if honest.available and lower < honest.lower:
+        honest = replace(honest, lower=lower)
+    return honest, mean
+
+
+def _wave(state: State, pairing: PairingState, schedule: ProbeSchedule, rng, retry, room: int, config: EngineConfig):
+    """Retries, then the probes that are due (to keep their share), then adaptive pairs."""
+    asked_probes = int(np.count_nonzero(schedule.is_probe(*_asked_arrays(state)))) if len(schedule.pairs) else 0
+    total = state.budget if state.single_wave else state.attempts + room
+    due = max(0, math.ceil(config.held_out_share * total) - asked_probes)
+    capacity = None if pairing.capacity is None else pairing.capacity.copy()
+    wave = _take_retries(retry, room, capacity)
+    probes = schedule.due(pairing.asked.with_pairs(wave), capacity, min(due, room - len(wave)))
+    probes = [orient(pairing, a, b, True, True, rng) for a, b in probes]
+    _use(capacity, probes)
+    wave += probes
+    firsts, seconds = pairing.first_counts.copy(), pairing.second_counts.copy()
+    for first, second in wave:
+        firsts[first] += 1
+        seconds[second] += 1
+    adaptive = replace(
+        pairing,
+        asked=AskedPairs(state.n_items, np.union1d(pairing.asked.with_pairs(wave).keys, schedule.either_order.keys)),
+        first_counts=firsts,
+        second_counts=seconds,
+        capacity=capacity,
+    )
+    if state.single_wave:
+        return wave + _single_batch(adaptive, rng, room - len(wave), config)
+    return wave + next_wave(adaptive, rng, max_pairs=room - len(wave), window=config.candidate_window)
+
+
+def _take_retries(retry: list[tuple[int, int]], room: int, capacity: np.ndarray | None) -> list[tuple[int, int]]:
+    wave: list[tuple[int, int]] = []
+    for first, second in retry:
+        if len(wave) >= room:
+            break
+        if capacity is None or (capacity[first] > 0 and capacity[second] > 0):
+            _use(capacity, [(first, second)])
+            wave.append((first, second))
+    return wave
+
+
+def _use(capacity: np.ndarray | None, pairs: list[tuple[int, int]]) -> None:
+    if capacity is not None:
+        for first, second in pairs:
+            capacity[first] -= 1
+            capacity[second] -= 1
+
+
+def _asked_arrays(state: State) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [(a, b) for a, b, _ in state.succeeded] + list(state.pending) + list(state.failed)
+    if not pairs:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    array = np.asarray(pairs, dtype=np.int64)
+    return array[:, 0], array[:, 1]
 
 
 def _nothing_to_send(progress: Progress) -> Decision:
@@ -211,11 +327,8 @@ def _nothing_to_send(progress: Progress) -> Decision:
 
 
 def _asked(state: State) -> AskedPairs:
-    pairs = [(a, b) for a, b, _ in state.succeeded] + list(state.pending) + list(state.failed)
-    if not pairs:
-        return AskedPairs.none(state.n_items)
-    array = np.asarray(pairs, dtype=np.int64)
-    return AskedPairs.of(state.n_items, array[:, 0], array[:, 1])
+    first, second = _asked_arrays(state)
+    return AskedPairs.of(state.n_items, first, second)
 
 
 def _in_flight_counts(state: State) -> np.ndarray:
@@ -243,42 +356,14 @@ def _pairing_state(state: State, current: Fit | None, asked: AskedPairs, config:
     return PairingState(current.scores, current.difference_variance, asked, first_counts, second_counts, capacity)
 
 
-def _window_wave(
-    state: State, pairing: PairingState, rng, retry: list[tuple[int, int]], room: int, config: EngineConfig
-) -> list[tuple[int, int]]:
-    """Retries first, then the most informative new pairs, within the room and every essay's limit."""
-    capacity = pairing.capacity.copy()
-    wave: list[tuple[int, int]] = []
-    for first, second in retry:
-        if len(wave) >= room:
-            break
-        if capacity[first] > 0 and capacity[second] > 0:
-            capacity[first] -= 1
-            capacity[second] -= 1
-            wave.append((first, second))
-    if len(wave) < room:
-        limited = PairingState(
-            pairing.scores,
-            pairing.difference_variance,
-            pairing.asked,
-            pairing.first_counts,
-            pairing.second_counts,
-            capacity,
-        )
-        wave += next_wave(limited, rng, max_pairs=room - len(wave), window=config.candidate_window)
-    return wave
-
-
-def _single_batch(
-    state: State, pairing: PairingState, rng, retry: list[tuple[int, int]], room: int, config: EngineConfig
-) -> list[tuple[int, int]]:
+def _single_batch(pairing: PairingState, rng, room: int, config: EngineConfig) -> list[tuple[int, int]]:
     """provider_batch_api: every pair up to the budget in one wave, built from successive
     coverage rounds (each essay once per round) so the comparisons spread evenly."""
-    wave = retry[:room]
+    wave: list[tuple[int, int]] = []
     asked = pairing.asked
     firsts, seconds = pairing.first_counts.copy(), pairing.second_counts.copy()
     while len(wave) < room:
-        current = PairingState(pairing.scores, pairing.difference_variance, asked, firsts, seconds)
+        current = replace(pairing, asked=asked, first_counts=firsts, second_counts=seconds, capacity=None)
         round_pairs = next_wave(current, rng, max_pairs=room - len(wave), window=config.candidate_window)
         if not round_pairs:
             break

@@ -3,6 +3,8 @@ provider_batch_api's single batch, positions balanced, and the server's own conf
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -144,3 +146,17 @@ def test_warm_start_gives_the_same_step():
     warm = step(fresh(n, succeeded=succeeded, attempts=len(succeeded), warm_start=cold.fit.scores), EngineConfig())
     assert np.max(np.abs(cold.fit.scores - warm.fit.scores)) < 1e-5
     assert warm.decision == cold.decision
+
+
+def test_the_honest_estimate_is_reused_until_judgements_grow():
+    """State.warm_honest bounds the estimate's cost: reused while fresh, recomputed once stale."""
+    from tests.cj_server.test_held_out import run
+
+    _truth, honest, _schedule, outcomes = run(40, 2.0, 10, 2)
+    config = EngineConfig()
+    base = fresh(40, budget=400, succeeded=outcomes, attempts=len(outcomes), waves=12)
+    fresh_state = State(**{**base.__dict__, "warm_honest": honest})
+    assert step(fresh_state, config).honest is honest
+    stale = State(**{**base.__dict__, "warm_honest": replace(honest, judged=len(outcomes) // 2)})
+    recomputed = step(stale, config).honest
+    assert recomputed is not honest and recomputed.judged == len(outcomes)

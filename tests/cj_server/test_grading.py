@@ -48,3 +48,25 @@ def test_projection_is_a_distribution(scores, score, se):
     projection = project(calibration, score, se)
     assert sum(projection.probabilities.values()) == pytest.approx(1.0)
     assert projection.probabilities[projection.grade] == pytest.approx(projection.confidence)
+
+
+def test_swedish_scale_has_minus_and_plus_steps():
+    scale = BUILT_IN_SCALES["swedish_f_to_a"]
+    # one anchor per grade, one logit apart: every interval is one logit wide
+    calibration = calibrate(scale, list(scale.grades), np.arange(len(scale.grades), dtype=float))
+    e, b, a, c_plus = 1.0, 6.0, 7.0, 5.0  # centres of E, B, A and C+
+    assert project(calibration, e - 0.4, 0.01).display_grade == "E-"
+    assert project(calibration, e, 0.01).display_grade == "E"
+    assert project(calibration, e + 0.4, 0.01).display_grade == "E+"
+    assert project(calibration, b + 0.4, 0.01).display_grade == "B+"
+    assert project(calibration, a - 0.4, 0.01).display_grade == "A-"  # the open top interval has a width too
+    assert project(calibration, a + 3.0, 0.01).display_grade == "A"
+    assert project(calibration, c_plus - 0.4, 0.01).display_grade == "C+"  # C+ and D+ have no steps
+    assert project(calibration, 2.0 - 0.4, 0.01).display_grade == "D-"
+    assert project(calibration, 2.0 - 0.4, 0.01).grade == "D"
+
+
+def test_other_scales_show_the_grade():
+    calibration = calibrate(SCALE, ["E", "A"], np.array([-2.0, 2.0]))
+    projection = project(calibration, -2.4, 0.01)
+    assert projection.display_grade == projection.grade == "E"

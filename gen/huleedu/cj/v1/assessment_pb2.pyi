@@ -170,7 +170,7 @@ class GradeProbability(_message.Message):
     def __init__(self, grade: _Optional[str] = ..., probability: _Optional[float] = ...) -> None: ...
 
 class GradeProjection(_message.Message):
-    __slots__ = ("grade", "probabilities", "confidence", "confidence_label")
+    __slots__ = ("grade", "probabilities", "confidence", "confidence_label", "display_grade")
     class ConfidenceLabel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         CONFIDENCE_LABEL_UNSPECIFIED: _ClassVar[GradeProjection.ConfidenceLabel]
@@ -185,11 +185,13 @@ class GradeProjection(_message.Message):
     PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_LABEL_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_GRADE_FIELD_NUMBER: _ClassVar[int]
     grade: str
     probabilities: _containers.RepeatedCompositeFieldContainer[GradeProbability]
     confidence: float
     confidence_label: GradeProjection.ConfidenceLabel
-    def __init__(self, grade: _Optional[str] = ..., probabilities: _Optional[_Iterable[_Union[GradeProbability, _Mapping]]] = ..., confidence: _Optional[float] = ..., confidence_label: _Optional[_Union[GradeProjection.ConfidenceLabel, str]] = ...) -> None: ...
+    display_grade: str
+    def __init__(self, grade: _Optional[str] = ..., probabilities: _Optional[_Iterable[_Union[GradeProbability, _Mapping]]] = ..., confidence: _Optional[float] = ..., confidence_label: _Optional[_Union[GradeProjection.ConfidenceLabel, str]] = ..., display_grade: _Optional[str] = ...) -> None: ...
 
 class EssayResult(_message.Message):
     __slots__ = ("essay_id", "is_anchor", "anchor_grade", "rank", "student_rank", "score", "standard_error", "comparison_count", "win_count", "grade_projection")
@@ -216,16 +218,24 @@ class EssayResult(_message.Message):
     def __init__(self, essay_id: _Optional[str] = ..., is_anchor: _Optional[bool] = ..., anchor_grade: _Optional[str] = ..., rank: _Optional[int] = ..., student_rank: _Optional[int] = ..., score: _Optional[float] = ..., standard_error: _Optional[float] = ..., comparison_count: _Optional[int] = ..., win_count: _Optional[int] = ..., grade_projection: _Optional[_Union[GradeProjection, _Mapping]] = ...) -> None: ...
 
 class Reliability(_message.Message):
-    __slots__ = ("scale_separation_reliability", "split_half_reliability", "mean_standard_error", "target")
+    __slots__ = ("scale_separation_reliability", "split_half_reliability", "mean_standard_error", "target", "estimate", "estimate_lower", "estimate_upper", "warning")
     SCALE_SEPARATION_RELIABILITY_FIELD_NUMBER: _ClassVar[int]
     SPLIT_HALF_RELIABILITY_FIELD_NUMBER: _ClassVar[int]
     MEAN_STANDARD_ERROR_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_LOWER_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_UPPER_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
     scale_separation_reliability: float
     split_half_reliability: float
     mean_standard_error: float
     target: float
-    def __init__(self, scale_separation_reliability: _Optional[float] = ..., split_half_reliability: _Optional[float] = ..., mean_standard_error: _Optional[float] = ..., target: _Optional[float] = ...) -> None: ...
+    estimate: float
+    estimate_lower: float
+    estimate_upper: float
+    warning: str
+    def __init__(self, scale_separation_reliability: _Optional[float] = ..., split_half_reliability: _Optional[float] = ..., mean_standard_error: _Optional[float] = ..., target: _Optional[float] = ..., estimate: _Optional[float] = ..., estimate_lower: _Optional[float] = ..., estimate_upper: _Optional[float] = ..., warning: _Optional[str] = ...) -> None: ...
 
 class PositionBias(_message.Message):
     __slots__ = ("first_position_win_rate", "logit", "standard_error")
