@@ -37,6 +37,8 @@ def lps_process(workdir: Path, port: int = 0, latency_ms: float = 20) -> ServerP
         "LPS_DATABASE_URL": f"sqlite:///{workdir / 'lps.db'}",
         "LPS_MOCK_MODE": "latent_bt",
         "LPS_MOCK_LATENCY_MS": str(latency_ms),
+        # Requests a killed LPS had claimed are claimed again after this (default 300 s).
+        "LPS_CLAIM_LEASE_SECONDS": "3",
     }
     return ServerProcess("llm_provider_server", env, cwd=workdir)
 
