@@ -1,98 +1,192 @@
-"""Benchmark: comparisons per essay needed for a true reliability of 0.90.
+"""Benchmark: how many comparisons per essay the engine needs, and how honest its reliability is.
 
-Judge: the LPS `latent_bt` profile (sigma = 2, bias 0, seed "0"): deterministic per
+Judge: the LPS `latent_bt` profile (sigma, position bias, seed "0"): deterministic per
 ordered pair, as an LLM at temperature 0. True reliability = corr(scores, hidden
-quality)^2. Policies, on the same essays:
+quality)^2 over the essays. The engine runs with the **server's own configuration**
+(`config_from_settings(CjSettings())`, the CJ defaults), asynchronously as the server
+runs it: a window of comparisons in flight, each answered after a latency drawn from
+U(1, 2) s, results applied in arrival order, and `step` called whenever
+`worth_stepping` says it can change something (no wave barrier). Policies, on the same
+essays:
 
-  adaptive   our engine (information-driven waves, Bradley-Terry MAP fit)
+  adaptive   our engine, as above
   random     a random perfect matching each wave (no repeated ordered pair)
   reference  the reference system: coverage waves (random matching) that stop when
              no score moves more than 0.025 logits between waves, or at the budget
 
 For each policy and k (comparisons per essay, each comparison counting for both of
-its essays) it reports the mean true reliability, the SSR and the split-half
-estimate, and the first k where the mean true reliability reaches 0.90.
+its essays) it reports, over the repetitions, the mean true reliability, its minimum,
+the estimates (SSR, split-half) and the first k where the mean true reliability
+reaches 0.90. With `--stop` it also runs the adaptive engine with its stopping rule
+at the server's default target and reports where it stopped and the truth there.
 
-Run: .venv/bin/python bench/cj_simulation.py --essays 100 --reps 10
+Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/cj_simulation.py --essays 100 --reps 10
 """
 
 from __future__ import annotations
 
 import argparse
+import heapq
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from cj_server.domain.bradley_terry import Comparisons, fit
-from cj_server.domain.engine import EngineConfig, State, step
-from cj_server.domain.pairing import PairingState, next_wave
+from cj_server.domain.engine import (
+    EngineConfig,
+    State,
+    assess,
+    config_from_settings,
+    probe_schedule,
+    step,
+    worth_stepping,
+)
+from cj_server.domain.pairing import AskedPairs, PairingState, next_wave
 from cj_server.domain.reliability import scale_separation_reliability, split_half_reliability
+from cj_server.domain.stopping import Action
+from cj_server.settings import CjSettings
 from llm_provider_server.domain.mock_judge import latent_quality, latent_winner
 
-SIGMA = 2.0
+REPORT_K = (5, 10, 13, 15, 20, 25, 30)
 
 
-def judge(texts: list[str], a: int, b: int) -> bool:
-    winner, _ = latent_winner(texts[a], texts[b], sigma=SIGMA, bias=0.0, seed="0")
-    return winner.value == "essay_a"
+@dataclass(frozen=True)
+class Judge:
+    texts: list[str]
+    sigma: float
+    bias: float
+
+    def __call__(self, a: int, b: int) -> bool:
+        winner, _ = latent_winner(self.texts[a], self.texts[b], sigma=self.sigma, bias=self.bias, seed="0")
+        return winner.value == "essay_a"
+
+    def quality(self) -> np.ndarray:
+        return np.array([latent_quality(t, self.sigma) for t in self.texts])
 
 
-def measure(n: int, outcomes, quality, alpha: float) -> tuple[float, float, float]:
+@dataclass
+class Curve:
+    points: dict[int, tuple[float, ...]] = field(default_factory=dict)  # k -> (true, ssr, split, est, lower)
+    stopped_at: float | None = None
+    true_at_stop: float | None = None
+    reported_at_stop: float | None = None
+
+
+def measure(n: int, outcomes, quality, config: EngineConfig) -> tuple[float, ...]:
+    """Random designs: the truth, SSR and split-half (no probes, so no honest estimate)."""
     comparisons = Comparisons.from_outcomes(n, outcomes)
-    result = fit(comparisons, alpha=alpha)
+    result = fit(comparisons, alpha=config.alpha, fit_position_bias=config.fit_position_bias)
     true = float(np.corrcoef(result.scores, quality)[0, 1] ** 2)
-    split = split_half_reliability(comparisons, np.random.default_rng(0), alpha=alpha)
-    return true, scale_separation_reliability(result), split
+    split = split_half_reliability(comparisons, np.random.default_rng(0), alpha=config.alpha, start=result.scores)
+    return true, scale_separation_reliability(result), split, float("nan"), float("nan")
 
 
-def adaptive(texts, quality, k_max, seed, alpha):
-    n = len(texts)
-    curve, outcomes, waves = {}, [], 0
-    config = EngineConfig(alpha=alpha, fit_position_bias=False, split_half_splits=1)
-    while len(outcomes) < n * k_max // 2:
+def measure_engine(state: State, quality, config: EngineConfig) -> tuple[float, ...]:
+    """The engine's own figures for the state: its fit (the reported scores) and its estimates."""
+    result, honest = assess(state, config, probe_schedule(state, config))
+    comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
+    true = float(np.corrcoef(result.scores, quality)[0, 1] ** 2)
+    split = split_half_reliability(comparisons, np.random.default_rng(0), alpha=result.alpha, start=result.scores)
+    estimate = honest.estimate if honest.available else float("nan")
+    lower = honest.lower if honest.available else float("nan")
+    return true, scale_separation_reliability(result), split, estimate, lower
+
+
+def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: float | None) -> Curve:
+    """The engine as the server runs it: windowed, asynchronous, no wave barrier."""
+    n = len(judge.texts)
+    quality = judge.quality()
+    rng = np.random.default_rng(seed + 77)
+    budget = n * k_max // 2
+    curve, outcomes = Curve(), []
+    in_flight: list[tuple[float, int, int]] = []
+    now, waves, attempts, scores, prior, honest, next_k = 0.0, 0, 0, None, None, None, 2
+    while True:
         state = State(
             n_items=n,
-            budget=n * k_max // 2,
-            target_reliability=0.9999,
+            budget=budget,
+            target_reliability=target if target is not None else 0.9999,
             single_wave=False,
             waves=waves,
-            attempts=len(outcomes),
+            attempts=attempts,
             succeeded=outcomes,
-            pending=[],
+            pending=[(a, b) for _, a, b in in_flight],
             failed={},
             seed=seed,
+            warm_start=scores,
+            warm_prior=prior,
+            warm_honest=honest,
         )
         planned = step(state, config)
-        if not planned.wave:
-            break
-        outcomes = outcomes + [(a, b, judge(texts, a, b)) for a, b in planned.wave]
-        waves += 1
-        curve[round(2 * len(outcomes) / n)] = measure(n, outcomes, quality, alpha)
+        scores = planned.fit.scores if planned.fit is not None else None
+        prior = planned.honest.prior_variance if planned.honest.available else prior
+        honest = planned.honest if planned.honest.available else honest
+        if planned.decision.action in (Action.FINALIZE, Action.FAIL):
+            if target is not None and planned.fit is not None:
+                curve.stopped_at = 2 * len(outcomes) / n
+                curve.true_at_stop = float(np.corrcoef(planned.fit.scores, quality)[0, 1] ** 2)
+                curve.reported_at_stop = planned.reliability
+            return curve
+        if planned.wave:
+            waves += 1
+            attempts += len(planned.wave)
+            for a, b in planned.wave:
+                heapq.heappush(in_flight, (now + rng.uniform(1.0, 2.0), a, b))
+        while in_flight:
+            now, a, b = heapq.heappop(in_flight)
+            outcomes.append((a, b, judge(a, b)))
+            if 2 * len(outcomes) >= next_k * n:
+                pending = [(x, y) for _, x, y in in_flight]
+                changes = {"succeeded": list(outcomes), "pending": pending, "warm_honest": None}
+                snapshot = State(**{**state.__dict__, **changes})
+                curve.points[next_k] = measure_engine(snapshot, quality, config)
+                next_k += 1
+            if worth_stepping(len(in_flight), n, config):
+                break
+
+
+def random_waves(judge: Judge, k_max: int, seed: int, config: EngineConfig, stability_stop: bool) -> Curve:
+    n = len(judge.texts)
+    quality = judge.quality()
+    rng = np.random.default_rng(seed)
+    asked = AskedPairs.none(n)
+    outcomes, curve, previous = [], Curve(), None
+    while len(outcomes) < n * k_max // 2:
+        state = PairingState.prior(n, 1.0, asked)  # equal weights: random
+        wave = next_wave(state, rng, max_pairs=n // 2)
+        asked = asked.with_pairs(wave)
+        outcomes = outcomes + [(a, b, judge(a, b)) for a, b in wave]
+        k = round(2 * len(outcomes) / n)
+        curve.points[k] = measure(n, outcomes, quality, config)
+        scores = fit(Comparisons.from_outcomes(n, outcomes), alpha=config.alpha, uncertainty=False).scores
+        stable = previous is not None and np.max(np.abs(scores - previous)) <= 0.025
+        if stability_stop and stable and curve.stopped_at is None:
+            curve.stopped_at = k
+        previous = scores
     return curve
 
 
-def random_waves(texts, quality, k_max, seed, alpha, stability_stop: bool):
-    n = len(texts)
-    rng = np.random.default_rng(seed)
-    asked = np.eye(n, dtype=bool)
-    outcomes, curve, previous, stopped_at = [], {}, None, None
-    while len(outcomes) < n * k_max // 2:
-        state = PairingState(np.zeros(n), np.eye(n), asked, np.zeros(n), np.zeros(n))  # equal weights: random
-        wave = next_wave(state, rng, max_pairs=n // 2)
-        for a, b in wave:
-            asked[a, b] = True
-        outcomes = outcomes + [(a, b, judge(texts, a, b)) for a, b in wave]
-        k = round(2 * len(outcomes) / n)
-        curve[k] = measure(n, outcomes, quality, alpha)
-        scores = fit(Comparisons.from_outcomes(n, outcomes), alpha=alpha).scores
-        if (
-            stability_stop
-            and previous is not None
-            and stopped_at is None
-            and np.max(np.abs(scores - previous)) <= 0.025
-        ):
-            stopped_at = k
-        previous = scores
-    return curve, stopped_at
+def report(results: dict[str, list[Curve]], k_max: int) -> None:
+    print("policy     k  true_mean true_min  SSR    split  estimate lower  est-true(mean, max)")
+    for policy, curves in results.items():
+        reached = None
+        for k in range(2, k_max + 1):
+            rows = [c.points[k] for c in curves if k in c.points]
+            if len(rows) < len(curves):
+                continue
+            columns = [np.array(col) for col in zip(*rows, strict=True)]
+            true = float(np.mean(columns[0]))
+            if reached is None and true >= 0.90:
+                reached = k
+            if k in REPORT_K:
+                ssr, split = float(np.mean(columns[1])), float(np.mean(columns[2]))
+                error = columns[3] - columns[0]
+                print(
+                    f"{policy:10s} {k:2d}  {true:.3f}     {columns[0].min():.3f}    {ssr:.3f}  {split:.3f}  "
+                    f"{np.mean(columns[3]):.3f}    {np.mean(columns[4]):.3f}  "
+                    f"{np.mean(error):+.3f} {np.max(error):+.3f}"
+                )
+        print(f"{policy:10s} first k with mean true reliability >= 0.90: {reached}")
 
 
 def main() -> None:
@@ -100,37 +194,39 @@ def main() -> None:
     parser.add_argument("--essays", type=int, default=100)
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--k-max", type=int, default=25)
-    parser.add_argument("--alpha", type=float, default=0.1)
+    parser.add_argument("--sigma", type=float, default=2.0)
+    parser.add_argument("--bias", type=float, default=0.0)
+    parser.add_argument("--policies", default="adaptive,random,reference")
+    parser.add_argument("--stop", action="store_true", help="also run the engine with its stopping rule")
     args = parser.parse_args()
-    results = {"adaptive": [], "random": [], "reference": []}
-    reference_stops = []
+    settings = CjSettings()
+    config = config_from_settings(settings)
+    policies = args.policies.split(",")
+    results: dict[str, list[Curve]] = {p: [] for p in policies}
+    stops: list[Curve] = []
     for rep in range(args.reps):
         texts = [f"Simulated essay {rep}-{i}." for i in range(args.essays)]
-        quality = np.array([latent_quality(t, SIGMA) for t in texts])
-        results["adaptive"].append(adaptive(texts, quality, args.k_max, rep, args.alpha))
-        results["random"].append(random_waves(texts, quality, args.k_max, rep, args.alpha, False)[0])
-        curve, stop = random_waves(texts, quality, args.k_max, rep + 1000, args.alpha, True)
-        results["reference"].append(curve)
-        reference_stops.append(stop)
-    print(f"essays={args.essays} reps={args.reps} sigma={SIGMA} judge=latent_bt (deterministic per ordered pair)")
-    print("policy     k  true_rel  SSR    split_half  |split-true|")
-    for policy, curves in results.items():
-        reached = None
-        for k in range(2, args.k_max + 1):
-            rows = [c[k] for c in curves if k in c]
-            if len(rows) < len(curves):
-                continue
-            true, ssr, split = (float(np.mean(col)) for col in zip(*rows, strict=True))
-            if reached is None and true >= 0.90:
-                reached = k
-            if k in (5, 10, 15, 20, 25):
-                print(f"{policy:10s} {k:2d}  {true:.3f}     {ssr:.3f}  {split:.3f}       {abs(split - true):.3f}")
-        print(f"{policy:10s} first k with mean true reliability >= 0.90: {reached}")
-    stops = [s for s in reference_stops if s is not None]
+        judge = Judge(texts, args.sigma, args.bias)
+        if "adaptive" in policies:
+            results["adaptive"].append(adaptive(judge, args.k_max, rep, config, None))
+        if "random" in policies:
+            results["random"].append(random_waves(judge, args.k_max, rep, config, False))
+        if "reference" in policies:
+            results["reference"].append(random_waves(judge, args.k_max, rep + 1000, config, True))
+        if args.stop:
+            stops.append(adaptive(judge, args.k_max, rep, config, settings.default_target_reliability))
     print(
-        f"reference stability stop (max |d theta| <= 0.025) fired in {len(stops)} of {len(reference_stops)} runs"
-        + (f", at k = {stops}" if stops else "; budget decides")
+        f"essays={args.essays} reps={args.reps} sigma={args.sigma} bias={args.bias} judge=latent_bt "
+        f"(deterministic per ordered pair); engine = the server's configuration"
     )
+    report(results, args.k_max)
+    if "reference" in results:
+        fired = [c.stopped_at for c in results["reference"] if c.stopped_at is not None]
+        print(f"reference stability stop (max |d theta| <= 0.025) fired in {len(fired)} of {args.reps} runs: {fired}")
+    if stops:
+        print(f"stop at target {settings.default_target_reliability}: k, true, reported (the stop's figure)")
+        for curve in stops:
+            print(f"  {curve.stopped_at:.1f}  {curve.true_at_stop:.3f}  {curve.reported_at_stop:.3f}")
 
 
 if __name__ == "__main__":

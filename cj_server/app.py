@@ -11,10 +11,12 @@ from pathlib import Path
 from huleedu.cj.v1 import cj_assessment_service_pb2, cj_assessment_service_pb2_grpc
 from prometheus_client import CollectorRegistry
 
+from cj_server.assessments import Assessments
 from cj_server.lps_client import LpsClient
 from cj_server.metrics import CjMetrics
 from cj_server.outbox import OutboxRelay
-from cj_server.service import AssessmentService
+from cj_server.results import ResultConsumer
+from cj_server.runner import Runner
 from cj_server.servicer import CjAssessmentServicer
 from cj_server.settings import CjSettings
 from cj_server.store import CjStore
@@ -40,7 +42,9 @@ class CjApp:
         )
         self.store = CjStore(self.database.engine)
         self.lps = LpsClient(settings)
-        self.service = AssessmentService(settings, self.store, self.lps, self.metrics, clock)
+        self.runner = Runner(settings, self.store, self.lps, self.metrics, clock)
+        self.results = ResultConsumer(settings, self.store, self.lps, self.metrics, self.runner.wake, clock)
+        self.service = Assessments(settings, self.store, self.lps, self.metrics, self.runner.wake, clock)
         self.outbox = OutboxRelay(self.store, settings, self.metrics, clock)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -48,13 +52,13 @@ class CjApp:
     async def start(self) -> None:
         await self.database.open()
         self._stop.clear()
+        # The runner claims running assessments at once, so a restarted server carries on.
         self._tasks = [
-            asyncio.create_task(self.service.consume_results(self._stop), name="cj-results"),
+            asyncio.create_task(self.runner.run(self._stop), name="cj-runner"),
+            asyncio.create_task(self.results.run(self._stop), name="cj-results"),
             asyncio.create_task(self._sweep(), name="cj-sweeper"),
             asyncio.create_task(self.outbox.run(self._stop), name="cj-outbox"),
         ]
-        for assessment_id in await self.store.running_ids():  # carry on after a restart
-            self.service.request_advance(assessment_id)
 
     async def _sweep(self) -> None:
         while not self._stop.is_set():
@@ -62,16 +66,20 @@ class CjApp:
                 await asyncio.wait_for(self._stop.wait(), self.settings.sweep_interval_seconds)
             if not self._stop.is_set():
                 try:
-                    await self.service.sweep()
+                    await self.runner.sweep()
                 except Exception:  # the next sweep tries again
                     log.exception("sweep failed")
 
     async def stop(self) -> None:
         self._stop.set()
-        for task in self._tasks:
+        runner, others = self._tasks[:1], self._tasks[1:]
+        for task in others:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.service.drain()
+        # The runner finishes its advances and hands its leases back, so another replica
+        # takes its assessments over at once rather than after a lease period.
+        await asyncio.gather(*runner, return_exceptions=True)
+        await asyncio.gather(*others, return_exceptions=True)
+        await self.runner.drain()
         await self.lps.close()
         await self.outbox.close()
         await self.database.close()

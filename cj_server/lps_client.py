@@ -1,15 +1,53 @@
-"""The CJ server's client of the LLM provider server."""
+"""The CJ server's client of the LLM provider server. Transport errors leave this module as
+the domain's neighbour errors (transient with the server's RetryInfo, or permanent), so the
+use cases and the runner never see grpc."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from huleedu.llm.v1 import batch_job_service_pb2, batch_job_service_pb2_grpc, comparison_pb2
 from huleedu.llm.v1 import llm_provider_service_pb2 as pb
 from huleedu.llm.v1 import llm_provider_service_pb2_grpc as pb_grpc
 
+from cj_server.domain.errors import PERMANENT_CODES, NeighbourRefused, NeighbourUnavailable
+from cj_server.domain.validation import ModelInfo
 from cj_server.settings import CjSettings
+
+T = TypeVar("T")
+DETAILS_PREFIX = 300  # characters of a neighbour's error message kept (they may echo input)
+
+
+def translate(error: grpc.aio.AioRpcError) -> NeighbourUnavailable | NeighbourRefused:
+    code = error.code().name
+    message = f"{code}: {(error.details() or '')[:DETAILS_PREFIX]}"
+    if code in PERMANENT_CODES:
+        return NeighbourRefused(message, code)
+    return NeighbourUnavailable(message, code, retry_after(error))
+
+
+def retry_after(error: grpc.aio.AioRpcError) -> float | None:
+    try:
+        status = rpc_status.from_call(error)
+    except ValueError:
+        return None
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            return info.retry_delay.seconds + info.retry_delay.nanos / 1e9
+    return None
+
+
+async def call(operation: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await operation()
+    except grpc.aio.AioRpcError as error:
+        raise translate(error) from error
 
 
 class LpsClient:
@@ -57,60 +95,89 @@ class LpsClient:
         return self.settings.lps_call_timeout_seconds
 
     async def submit(self, requests: Sequence[comparison_pb2.ComparisonRequest]) -> None:
-        await self.stub.SubmitComparisons(
-            pb.SubmitComparisonsRequest(requests=list(requests)), timeout=self.timeout, metadata=self.metadata
+        await call(
+            lambda: self.stub.SubmitComparisons(
+                pb.SubmitComparisonsRequest(requests=list(requests)), timeout=self.timeout, metadata=self.metadata
+            )
         )
 
     async def create_batch_job(self, request_id: str, requests: Sequence[comparison_pb2.ComparisonRequest]) -> str:
-        response = await self.jobs.CreateBatchJob(
-            batch_job_service_pb2.CreateBatchJobRequest(request_id=request_id, requests=list(requests)),
-            timeout=self.timeout,
-            metadata=self.metadata,
-        )
-        return response.batch_job.name
-
-    async def get(self, request_id: str) -> comparison_pb2.Comparison | None:
-        try:
-            response = await self.stub.GetComparison(
-                pb.GetComparisonRequest(name=f"comparisons/{request_id}"), timeout=self.timeout, metadata=self.metadata
-            )
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise
-        return response.comparison
-
-    async def cancel(self, request_id: str) -> None:
-        try:
-            await self.stub.CancelComparison(
-                pb.CancelComparisonRequest(name=f"comparisons/{request_id}"),
+        response = await call(
+            lambda: self.jobs.CreateBatchJob(
+                batch_job_service_pb2.CreateBatchJobRequest(request_id=request_id, requests=list(requests)),
                 timeout=self.timeout,
                 metadata=self.metadata,
             )
-        except grpc.aio.AioRpcError as error:
-            if error.code() not in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
+        )
+        return response.batch_job.name
+
+    async def known(self, request_id: str) -> bool:
+        """Whether the LLM provider server holds the request."""
+        try:
+            await call(
+                lambda: self.stub.GetComparison(
+                    pb.GetComparisonRequest(name=f"comparisons/{request_id}"),
+                    timeout=self.timeout,
+                    metadata=self.metadata,
+                )
+            )
+        except NeighbourRefused as refused:
+            if refused.code == "NOT_FOUND":
+                return False
+            raise
+        return True
+
+    async def cancel(self, request_id: str) -> None:
+        try:
+            await call(
+                lambda: self.stub.CancelComparison(
+                    pb.CancelComparisonRequest(name=f"comparisons/{request_id}"),
+                    timeout=self.timeout,
+                    metadata=self.metadata,
+                )
+            )
+        except NeighbourRefused as refused:
+            if refused.code not in ("NOT_FOUND", "FAILED_PRECONDITION"):
                 raise
 
-    async def supports_batch_api(self, provider: int, model: str) -> bool:
-        response = await self.stub.ListModels(
-            pb.ListModelsRequest(provider=provider, include_deprecated=True),
-            timeout=self.timeout,
+    async def models(self, provider: int) -> list[ModelInfo]:
+        response = await call(
+            lambda: self.stub.ListModels(
+                pb.ListModelsRequest(provider=provider, include_deprecated=True),
+                timeout=self.timeout,
+                metadata=self.metadata,
+            )
+        )
+        return [
+            ModelInfo(
+                m.provider, m.model_id, m.is_default, m.supports_batch_api, m.supports_temperature, m.max_output_tokens
+            )
+            for m in response.models
+        ]
+
+    async def results(self, max_in_flight: int) -> AsyncIterator[comparison_pb2.ComparisonResult]:
+        stream = self.stub.StreamComparisonResults(
+            pb.StreamComparisonResultsRequest(consumer=self.settings.lps_consumer, max_in_flight=max_in_flight),
             metadata=self.metadata,
         )
-        chosen = [m for m in response.models if (m.model_id == model if model else m.is_default)]
-        return bool(chosen) and all(m.supports_batch_api for m in chosen)
-
-    def results(self) -> AsyncIterator[pb.StreamComparisonResultsResponse]:
-        return self.stub.StreamComparisonResults(
-            pb.StreamComparisonResultsRequest(consumer=self.settings.lps_consumer), metadata=self.metadata
-        )
+        try:
+            async for message in stream:
+                yield message.result
+        except grpc.aio.AioRpcError as error:
+            raise translate(error) from error
+        finally:
+            stream.cancel()
 
     async def ack(self, request_ids: Sequence[str]) -> None:
-        await self.stub.AckComparisonResults(
-            pb.AckComparisonResultsRequest(consumer=self.settings.lps_consumer, request_ids=list(request_ids)),
-            timeout=self.timeout,
-            metadata=self.metadata,
-        )
+        for start in range(0, len(request_ids), 1000):
+            chunk = list(request_ids[start : start + 1000])
+            await call(
+                lambda chunk=chunk: self.stub.AckComparisonResults(
+                    pb.AckComparisonResultsRequest(consumer=self.settings.lps_consumer, request_ids=chunk),
+                    timeout=self.timeout,
+                    metadata=self.metadata,
+                )
+            )
 
     async def close(self) -> None:
         if self._channel is not None:

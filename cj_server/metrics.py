@@ -43,3 +43,25 @@ class CjMetrics:
         self.outbox_delivered = Counter(
             "cj_outbox_delivered_total", "Outbox rows delivered to RAS.", ("kind",), registry=registry
         )
+        self.resends = Counter(
+            "cj_llm_resends_total",
+            "Sends to the LLM provider server that failed transiently and are retried with backoff.",
+            registry=registry,
+        )
+        self.outbox_dead = Counter(
+            "cj_outbox_dead_total",
+            "Outbox rows RAS refused permanently, parked as dead (not retried).",
+            ("kind",),
+            registry=registry,
+        )
+        self.result_batch = Histogram(
+            "cj_result_batch_size",
+            "Results from the LLM provider server applied in one transaction.",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+            registry=registry,
+        )
+        self.leases = Counter(
+            "cj_lease_takeovers_total",
+            "Assessments this replica started advancing (new, or taken over from an expired lease).",
+            registry=registry,
+        )

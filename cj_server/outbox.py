@@ -2,7 +2,10 @@
 
 Rows are written in the same transaction as the state change they announce; this
 relay sends them in order with their idempotency keys (event ids), and retries with
-exponential backoff, so RAS being down delays delivery but loses nothing.
+exponential backoff, so RAS being down delays delivery but loses nothing. A permanent
+refusal (RAS answers INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION...) is not retried:
+the row is parked as dead (`dead_at`, its error kept), logged once and counted in
+`cj_outbox_dead_total`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import grpc
 from huleedu.results.v1 import result_aggregator_service_pb2 as ras_pb
 from huleedu.results.v1 import result_aggregator_service_pb2_grpc as ras_grpc
 
+from cj_server.domain.errors import PERMANENT_CODES
 from cj_server.metrics import CjMetrics
 from cj_server.settings import CjSettings
 from cj_server.store import CjStore
@@ -58,12 +62,13 @@ class OutboxRelay:
             try:
                 await self._send(row["kind"], row["payload"])
             except grpc.aio.AioRpcError as error:
+                message = f"{error.code().name}: {(error.details() or '')[:400]}"
+                if error.code().name in PERMANENT_CODES:
+                    await self._park(row, message)
+                    continue
                 delay = min(60.0, 2.0 ** row["attempts"])
                 await self.store.mark_outbox(
-                    row["outbox_id"],
-                    delivered_at=None,
-                    next_attempt_at=self.clock() + delay,
-                    error=f"{error.code().name}: {error.details()}"[:500],
+                    row["outbox_id"], delivered_at=None, next_attempt_at=self.clock() + delay, error=message
                 )
                 if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                     return delivered  # RAS is down: keep the order, try again later
@@ -74,6 +79,20 @@ class OutboxRelay:
             self.metrics.outbox_delivered.labels(row["kind"]).inc()
             delivered += 1
         return delivered
+
+    async def _park(self, row: dict, message: str) -> None:
+        now = self.clock()
+        await self.store.mark_outbox(
+            row["outbox_id"], delivered_at=None, next_attempt_at=now, error=message, dead_at=now
+        )
+        self.metrics.outbox_dead.labels(row["kind"]).inc()
+        log.error(
+            "the result aggregator refused outbox row %s (%s) of %s permanently; parked as dead: %s",
+            row["outbox_id"],
+            row["event_id"],
+            row["assessment_id"],
+            message,
+        )
 
     async def _send(self, kind: str, payload: bytes) -> None:
         assert self.stub is not None

@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
-import uuid
-
 from huleedu.cj.v1 import assessment_pb2, cj_assessment_service_pb2_grpc
 from huleedu.cj.v1 import cj_assessment_service_pb2 as pb
 
 from cj_server import converters
+from cj_server.assessments import Assessments, id_from_name
 from cj_server.domain.grading import BUILT_IN_SCALES
-from cj_server.service import AssessmentService, id_from_name
 from service_core.errors import FieldViolation, InvalidArgument
 from service_core.paging import keyset_after, keyset_token, offset_from, offset_token, page_size
 
 
 class CjAssessmentServicer(cj_assessment_service_pb2_grpc.CjAssessmentServiceServicer):
-    def __init__(self, service: AssessmentService):
+    def __init__(self, service: Assessments):
         self.service = service
 
     async def CreateAssessment(self, request: pb.CreateAssessmentRequest, context) -> pb.CreateAssessmentResponse:
-        row = await self.service.create(request)
-        return pb.CreateAssessmentResponse(assessment=await self.service.assessment_with_counts(row["assessment_id"]))
+        row = await self.service.create(
+            converters.create_spec(request),
+            converters.overrides_dict(request),
+            request.batch_id,
+            dict(request.labels),
+        )
+        return pb.CreateAssessmentResponse(assessment=await self.service.assessment(row["assessment_id"]))
 
     async def GetAssessment(self, request: pb.GetAssessmentRequest, context) -> pb.GetAssessmentResponse:
-        return pb.GetAssessmentResponse(
-            assessment=await self.service.assessment_with_counts(id_from_name(request.name))
-        )
+        return pb.GetAssessmentResponse(assessment=await self.service.assessment(id_from_name(request.name)))
 
     async def ListAssessments(self, request: pb.ListAssessmentsRequest, context) -> pb.ListAssessmentsResponse:
         size = page_size(request.page_size)
@@ -56,29 +57,15 @@ class CjAssessmentServicer(cj_assessment_service_pb2_grpc.CjAssessmentServiceSer
 
     async def CreateAnchor(self, request: pb.CreateAnchorRequest, context) -> pb.CreateAnchorResponse:
         anchor = request.anchor
-        violations = []
-        if not request.request_id:
-            violations.append(FieldViolation("request_id", "required"))
-        scale = BUILT_IN_SCALES.get(anchor.grade_scale_id)
-        if scale is None:
-            violations.append(FieldViolation("anchor.grade_scale_id", f"unknown grade scale {anchor.grade_scale_id!r}"))
-        elif scale.index(anchor.grade) is None:
-            violations.append(FieldViolation("anchor.grade", f"{anchor.grade!r} is not a grade of {scale.scale_id}"))
-        if not anchor.text.strip():
-            violations.append(FieldViolation("anchor.text", "must not be empty"))
-        if violations:
-            raise InvalidArgument(violations)
-        row = await self.service.store.create_anchor(
+        row = await self.service.create_anchor(
+            request.request_id,
             {
-                "anchor_id": uuid.uuid4().hex[:16],
-                "request_id": request.request_id,
                 "grade_scale_id": anchor.grade_scale_id,
                 "grade": anchor.grade,
                 "text": anchor.text,
                 "assignment_id": anchor.assignment_id,
                 "display_name": anchor.display_name,
-                "created_at": self.service.clock(),
-            }
+            },
         )
         return pb.CreateAnchorResponse(anchor=anchor_proto(row))
 

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cj_server.domain.validation import ValidItem as Item
 from service_core.db import TransactionalStore
 
 metadata = sa.MetaData()
@@ -40,6 +41,12 @@ assessments = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("ended_at", sa.Float),
+    # The replica advancing the assessment, until its lease expires (renewed while it runs).
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_expires_at", sa.Float),
+    # Results applied so far; their sum numbers each applied result (`result_seq`).
+    sa.Column("succeeded_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed_count", sa.Integer, nullable=False, server_default="0"),
 )
 items = sa.Table(
     "cj_items",
@@ -71,6 +78,8 @@ comparisons = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("deadline_at", sa.Float, nullable=False),
     sa.Column("completed_at", sa.Float),
+    sa.Column("result_seq", sa.Integer),
+    sa.Column("sent", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 events = sa.Table(
     "cj_events",
@@ -94,6 +103,7 @@ outbox = sa.Table(
     sa.Column("next_attempt_at", sa.Float, nullable=False),
     sa.Column("delivered_at", sa.Float),
     sa.Column("last_error", sa.Text),
+    sa.Column("dead_at", sa.Float),
 )
 anchors = sa.Table(
     "cj_anchors",
@@ -109,15 +119,32 @@ anchors = sa.Table(
 )
 
 PENDING, SUCCEEDED, FAILED, CANCELLED = "pending", "succeeded", "failed", "cancelled"
+ACTIVE = ("pending", "running")
+ENGINE_COLUMNS = (
+    comparisons.c.comparison_id,
+    comparisons.c.first_idx,
+    comparisons.c.second_idx,
+    comparisons.c.status,
+    comparisons.c.first_won,
+    comparisons.c.result_seq,
+    comparisons.c.sent,
+)
 
 
 @dataclass(frozen=True)
-class Item:
-    idx: int
-    essay_id: str
-    is_anchor: bool
-    anchor_grade: str
-    text: str
+class Applied:
+    """A result that changed a pending comparison, with what its judgement event needs."""
+
+    comparison_id: str
+    first_idx: int
+    second_idx: int
+    wave: int
+    attempt: int
+    status: str
+
+
+class Conflict(Exception):
+    """The row exists already (a concurrent create with the same key)."""
 
 
 class CjStore(TransactionalStore):
@@ -134,7 +161,10 @@ class CjStore(TransactionalStore):
         )
 
     async def insert(self, connection: AsyncConnection, row: dict[str, Any], item_rows: Sequence[Item]) -> None:
-        await connection.execute(assessments.insert(), [row])
+        try:
+            await connection.execute(assessments.insert(), [row])
+        except sa.exc.IntegrityError as error:
+            raise Conflict(row["request_id"]) from error
         await connection.execute(
             items.insert(),
             [
@@ -167,9 +197,10 @@ class CjStore(TransactionalStore):
         async with self.engine.connect() as connection:
             return [dict(row._mapping) for row in (await connection.execute(select)).all()]
 
-    async def listing_counts(self, assessment_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """For a page of assessments, in two grouped queries: essays, anchors, comparisons by status."""
-        counts: dict[str, dict[str, Any]] = {i: {"essays": 0, "anchors": 0, "status": {}} for i in assessment_ids}
+    async def listing_counts(self, assessment_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Essays and anchors of a page of assessments, in one grouped query (their progress
+        comes from the counters on the assessment rows)."""
+        counts: dict[str, dict[str, int]] = {i: {"essays": 0, "anchors": 0} for i in assessment_ids}
         if not assessment_ids:
             return counts
         by_kind = (
@@ -177,27 +208,28 @@ class CjStore(TransactionalStore):
             .where(items.c.assessment_id.in_(list(assessment_ids)))
             .group_by(items.c.assessment_id, items.c.is_anchor)
         )
-        by_status = (
-            sa.select(comparisons.c.assessment_id, comparisons.c.status, sa.func.count())
-            .where(comparisons.c.assessment_id.in_(list(assessment_ids)))
-            .group_by(comparisons.c.assessment_id, comparisons.c.status)
-        )
-        async with self.engine.connect() as connection:
-            for assessment_id, is_anchor, count in (await connection.execute(by_kind)).all():
-                counts[assessment_id]["anchors" if is_anchor else "essays"] = count
-            for assessment_id, status, count in (await connection.execute(by_status)).all():
-                counts[assessment_id]["status"][status] = count
+        for assessment_id, is_anchor, count in await self.rows(by_kind):
+            counts[assessment_id]["anchors" if is_anchor else "essays"] = count
         return counts
 
-    async def running_ids(self) -> list[str]:
-        async with self.engine.connect() as connection:
-            return list(
-                (
-                    await connection.execute(
-                        sa.select(assessments.c.assessment_id).where(assessments.c.state.in_(["pending", "running"]))
-                    )
-                ).scalars()
-            )
+    async def dead_outbox(self, assessment_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """Outbox rows RAS refused permanently, per assessment: how many, and the last error."""
+        if not assessment_ids:
+            return {}
+        o = outbox.c
+        select = (
+            sa.select(o.assessment_id, sa.func.count(), sa.func.max(o.outbox_id))
+            .where(o.assessment_id.in_(list(assessment_ids)), o.dead_at.is_not(None))
+            .group_by(o.assessment_id)
+        )
+        found = {r[0]: (r[1], r[2]) for r in await self.rows(select)}
+        if not found:
+            return {}
+        errors = await self.rows(
+            sa.select(o.outbox_id, o.last_error).where(o.outbox_id.in_([last for _, last in found.values()]))
+        )
+        by_id = {r.outbox_id: r.last_error or "" for r in errors}
+        return {a: (count, by_id.get(last, "")) for a, (count, last) in found.items()}
 
     async def items(self, assessment_id: str, connection: AsyncConnection | None = None) -> list[Item]:
         select = sa.select(items).where(items.c.assessment_id == assessment_id).order_by(items.c.idx)
@@ -243,22 +275,176 @@ class CjStore(TransactionalStore):
             ).first()
         return dict(row._mapping) if row else None
 
-    async def overdue(self, now: float, limit: int = 500) -> list[dict[str, Any]]:
-        async with self.engine.connect() as connection:
-            rows = (
-                await connection.execute(
-                    sa.select(comparisons)
-                    .where(comparisons.c.status == PENDING, comparisons.c.deadline_at < now)
-                    .limit(limit)
-                )
-            ).all()
-        return [dict(r._mapping) for r in rows]
+    async def overdue(self, now: float, owner: str, limit: int = 500) -> list[dict[str, Any]]:
+        """Pending comparisons past their deadline, of the assessments `owner` holds."""
+        select = (
+            sa.select(comparisons)
+            .join(assessments, assessments.c.assessment_id == comparisons.c.assessment_id)
+            .where(
+                comparisons.c.status == PENDING,
+                comparisons.c.deadline_at < now,
+                assessments.c.lease_owner == owner,
+            )
+            .limit(limit)
+        )
+        return [dict(r._mapping) for r in await self.rows(select)]
+
+    async def mark_unsent(self, comparison_id: str) -> None:
+        async with self.transaction() as connection:
+            await connection.execute(
+                comparisons.update().where(comparisons.c.comparison_id == comparison_id).values(sent=False)
+            )
+
+    async def model_and_cost(self, connection: AsyncConnection, assessment_id: str) -> tuple[str, str, float]:
+        """The provider and model that answered most judgements, and the cost of all of them."""
+        c = comparisons.c
+        by_model = (
+            sa.select(c.provider, c.model, sa.func.count().label("n"))
+            .where(c.assessment_id == assessment_id, c.status == SUCCEEDED)
+            .group_by(c.provider, c.model)
+            .order_by(sa.desc("n"), c.provider, c.model)
+            .limit(1)
+        )
+        found = await self.rows(by_model, connection)
+        cost = await self.rows(sa.select(sa.func.sum(c.cost_usd)).where(c.assessment_id == assessment_id), connection)
+        provider, model = (found[0].provider, found[0].model) if found else ("", "")
+        return provider or "", model or "", float(cost[0][0] or 0.0)
 
     async def extend_deadline(self, comparison_id: str, deadline: float) -> None:
         async with self.transaction() as connection:
             await connection.execute(
                 comparisons.update().where(comparisons.c.comparison_id == comparison_id).values(deadline_at=deadline)
             )
+
+    async def engine_rows(self, assessment_id: str, after_seq: int | None = None) -> list[Any]:
+        """What the engine needs of the comparisons: all of them, or those whose result was
+        applied after `after_seq` (the incremental read of a replica that already has the rest)."""
+        select = sa.select(*ENGINE_COLUMNS).where(comparisons.c.assessment_id == assessment_id)
+        if after_seq is not None:
+            select = select.where(comparisons.c.result_seq > after_seq)
+        return await self.rows(select.order_by(comparisons.c.result_seq, comparisons.c.comparison_id))
+
+    async def apply_results(
+        self, connection: AsyncConnection, assessment_id: str, values: dict[str, dict[str, Any]]
+    ) -> tuple[dict[str, Any] | None, list[Applied]]:
+        """Record the outcome of each still-pending comparison of `values` (comparison id ->
+        columns) under the assessment's row lock, numbering them after the results before.
+        Duplicates (already answered) and unknown ids are left out of the answer."""
+        row = await self.get(assessment_id, connection, lock=True)
+        if row is None or not values:
+            return row, []
+        found = await self.rows(
+            sa.select(
+                comparisons.c.comparison_id,
+                comparisons.c.first_idx,
+                comparisons.c.second_idx,
+                comparisons.c.wave,
+                comparisons.c.attempt,
+            ).where(
+                comparisons.c.assessment_id == assessment_id,
+                comparisons.c.comparison_id.in_(list(values)),
+                comparisons.c.status == PENDING,
+            ),
+            connection,
+        )
+        seq = row["succeeded_count"] + row["failed_count"]
+        applied, updates = [], []
+        for r in sorted(found, key=lambda r: r.comparison_id):
+            seq += 1
+            update = values[r.comparison_id] | {"b_id": r.comparison_id, "result_seq": seq}
+            updates.append(update)
+            applied.append(Applied(r.comparison_id, r.first_idx, r.second_idx, r.wave, r.attempt, update["status"]))
+        if updates:
+            columns = [k for k in updates[0] if k != "b_id"]
+            await connection.execute(
+                comparisons.update()
+                .where(comparisons.c.comparison_id == sa.bindparam("b_id"))
+                .values({k: sa.bindparam(k) for k in columns}),
+                updates,
+            )
+            succeeded = sum(1 for a in applied if a.status == SUCCEEDED)
+            row["succeeded_count"] += succeeded
+            row["failed_count"] += len(applied) - succeeded
+            await self.update(
+                connection,
+                assessment_id,
+                succeeded_count=row["succeeded_count"],
+                failed_count=row["failed_count"],
+            )
+        return row, applied
+
+    async def essay_ids(
+        self, assessment_id: str, indices: Sequence[int], connection: AsyncConnection | None = None
+    ) -> dict[int, str]:
+        select = sa.select(items.c.idx, items.c.essay_id).where(
+            items.c.assessment_id == assessment_id, items.c.idx.in_(sorted(set(indices)))
+        )
+        return {r.idx: r.essay_id for r in await self.rows(select, connection)}
+
+    async def mark_sent(self, comparison_ids: Sequence[str]) -> None:
+        async with self.transaction() as connection:
+            for start in range(0, len(comparison_ids), 1000):
+                chunk = list(comparison_ids[start : start + 1000])
+                await connection.execute(
+                    comparisons.update().where(comparisons.c.comparison_id.in_(chunk)).values(sent=True)
+                )
+
+    async def unsent(self, assessment_id: str) -> list[dict[str, Any]]:
+        select = sa.select(comparisons).where(
+            comparisons.c.assessment_id == assessment_id,
+            comparisons.c.status == PENDING,
+            comparisons.c.sent.is_(False),
+        )
+        return [dict(r._mapping) for r in await self.rows(select.order_by(comparisons.c.comparison_id))]
+
+    async def comparison_rows(self, assessment_id: str, comparison_ids: Sequence[str]) -> list[dict[str, Any]]:
+        select = sa.select(comparisons).where(
+            comparisons.c.assessment_id == assessment_id, comparisons.c.comparison_id.in_(list(comparison_ids))
+        )
+        return [dict(r._mapping) for r in await self.rows(select)]
+
+    # ---- leases --------------------------------------------------------------------------
+
+    async def claim(self, owner: str, now: float, lease_seconds: float, limit: int) -> list[str]:
+        """Take or renew leases on active assessments: free ones, expired ones and this owner's.
+        On PostgreSQL rows another replica is claiming right now are skipped, not waited for."""
+        a = assessments.c
+        select = (
+            sa.select(a.assessment_id)
+            .where(
+                a.state.in_(ACTIVE),
+                sa.or_(a.lease_owner.is_(None), a.lease_owner == owner, a.lease_expires_at < now),
+            )
+            .order_by(sa.case((a.lease_owner == owner, 0), else_=1), a.created_at)
+            .limit(limit)
+        )
+        if not self.sqlite:
+            select = select.with_for_update(skip_locked=True, of=assessments)
+        async with self.transaction() as connection:
+            ids = list((await connection.execute(select)).scalars())
+            if ids:
+                await connection.execute(
+                    assessments.update()
+                    .where(a.assessment_id.in_(ids))
+                    .values(lease_owner=owner, lease_expires_at=now + lease_seconds)
+                )
+        return ids
+
+    async def release(self, owner: str) -> None:
+        async with self.transaction() as connection:
+            await connection.execute(
+                assessments.update()
+                .where(assessments.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+
+    async def held(self, owner: str, assessment_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The change counters of this owner's leased assessments (one query per poll)."""
+        a = assessments.c
+        select = sa.select(a.assessment_id, a.state, a.attempts, a.succeeded_count, a.failed_count).where(
+            a.assessment_id.in_(list(assessment_ids)), a.lease_owner == owner
+        )
+        return [dict(r._mapping) for r in await self.rows(select)]
 
     # ---- events and outbox ---------------------------------------------------------------
 
@@ -320,7 +506,7 @@ class CjStore(TransactionalStore):
             rows = (
                 await connection.execute(
                     sa.select(outbox)
-                    .where(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
+                    .where(outbox.c.delivered_at.is_(None), outbox.c.dead_at.is_(None), outbox.c.next_attempt_at <= now)
                     .order_by(outbox.c.outbox_id)
                     .limit(limit)
                 )
@@ -337,7 +523,13 @@ class CjStore(TransactionalStore):
         return [dict(r._mapping) for r in rows]
 
     async def mark_outbox(
-        self, outbox_id: int, *, delivered_at: float | None, next_attempt_at: float, error: str | None
+        self,
+        outbox_id: int,
+        *,
+        delivered_at: float | None,
+        next_attempt_at: float,
+        error: str | None,
+        dead_at: float | None = None,
     ) -> None:
         async with self.transaction() as connection:
             await connection.execute(
@@ -347,6 +539,7 @@ class CjStore(TransactionalStore):
                     delivered_at=delivered_at,
                     next_attempt_at=next_attempt_at,
                     last_error=error,
+                    dead_at=dead_at,
                     attempts=outbox.c.attempts + 1,
                 )
             )

@@ -1,20 +1,49 @@
 """One step of an assessment: fit what has been judged, measure reliability, decide,
-and when the decision is to go on, choose the next wave (failed pairs to retry first).
+and when the decision is to go on, choose the pairs to send now (failed pairs to retry first).
 
 Items are numbered 0..n-1 (students and anchors alike; the judge cannot tell them
 apart). The caller supplies the state; nothing here reads a clock or a database.
+
+No wave barrier. Up to `window(n, config)` comparisons are in flight at once and an
+essay is in at most `max_in_flight_per_essay` of them. `step` may be called while
+comparisons are outstanding: it returns the new pairs that fit in the free room of
+the window and within every essay's in-flight limit, chosen by the information
+criterion on the current posterior (the in-flight pairs are excluded as if asked).
+`provider_batch_api` keeps its one-batch semantics: one wave holds every pair up to
+the budget, and the next step after it is answered finalizes.
+
+When to step. A step costs a sparse fit (O(n + judgements)). The runtime calls
+`worth_stepping` after applying results: it is true when nothing is in flight (the
+assessment may finalize, or must be restarted) or when the window has at least
+`refill_fraction` of itself free, so stepping refills in batches instead of once
+per result, and never while the decision can only be WAIT.
+
+The honest reliability (held_out.py) costs a small search of fits. The runtime passes
+the previous step's `Step.honest` back as `State.warm_honest` (and its prior variance
+as `warm_prior`, its scores as `warm_start`); the estimate is then reused until the
+judgements grew by `honest_refresh` (5%) and by n / 2 (one comparison per essay), so
+its cost per judgement is bounded; a FINALIZE always re-estimates for the result.
+Without `warm_honest` every step re-estimates (correct, slower).
+
+BLAS threads. The dense paths (covariance below the fit's dense threshold) call
+LAPACK; `blas_threads` caps the BLAS thread pool of the whole process (threadpoolctl)
+the first time a step runs with a new value, so numerics never oversubscribe cores.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from cj_server.domain.bradley_terry import Comparisons, Fit, fit
-from cj_server.domain.pairing import PairingState, all_pairs_asked, next_wave
+from cj_server.domain.bradley_terry import DENSE_MAX, Comparisons, Fit, fit
+from cj_server.domain.held_out import NOT_AVAILABLE, HonestReliability, ProbeSchedule, estimate
+from cj_server.domain.pairing import AskedPairs, PairingState, next_wave, orient
 from cj_server.domain.reliability import scale_separation_reliability, split_half_lower_bound
-from cj_server.domain.stopping import Decision, Progress, StoppingPolicy
+from cj_server.domain.stopping import Action, Decision, Progress, StoppingPolicy, StopReason
 
 
 @dataclass(frozen=True)
@@ -22,9 +51,41 @@ class EngineConfig:
     alpha: float = 0.1
     fit_position_bias: bool = True
     max_attempts_per_pair: int = 3
-    window: int = 30
+    candidate_window: int = 30  # candidate partners: this many places either side in the ranking (large n)
     policy: StoppingPolicy = field(default_factory=StoppingPolicy)
     split_half_splits: int = 8
+    max_in_flight: int = 1000  # comparisons in flight at once, at most (and at most n // 2)
+    max_in_flight_per_essay: int = 2
+    refill_fraction: float = 0.2  # step again once this share of the window is free
+    blas_threads: int = 1
+    dense_max: int = DENSE_MAX
+    held_out_share: float = 0.1  # share of comparisons drawn from the random probe schedule (held_out.py)
+    honest_refresh: float = 0.05  # re-estimate once the judgements grew by this share, and by n / 2 at least
+
+
+class EngineSettings(Protocol):
+    """What `config_from_settings` reads (CjSettings has these)."""
+
+    prior_precision: float
+    max_attempts_per_pair: int
+    max_failure_rate: float
+    max_in_flight: int
+    max_in_flight_per_essay: int
+    blas_threads: int
+    held_out_share: float
+
+
+def config_from_settings(settings: EngineSettings) -> EngineConfig:
+    """The server's engine configuration; the benchmarks use it too, so they measure the server."""
+    return EngineConfig(
+        alpha=settings.prior_precision,
+        max_attempts_per_pair=settings.max_attempts_per_pair,
+        policy=StoppingPolicy(max_failure_rate=settings.max_failure_rate),
+        max_in_flight=settings.max_in_flight,
+        max_in_flight_per_essay=settings.max_in_flight_per_essay,
+        blas_threads=settings.blas_threads,
+        held_out_share=settings.held_out_share,
+    )
 
 
 @dataclass(frozen=True)
@@ -36,50 +97,124 @@ class State:
     waves: int
     attempts: int  # attempts made, retries included
     succeeded: list[tuple[int, int, bool]]  # (first, second, first_won)
-    pending: list[tuple[int, int]]
+    pending: list[tuple[int, int]]  # in flight
     failed: dict[tuple[int, int], int]  # ordered pair -> failed attempts, for pairs with no success yet
     seed: int = 0
+    warm_start: np.ndarray | None = None  # the previous step's scores (Step.fit.scores), to start the fit from
+    warm_prior: float | None = None  # the previous step's Step.honest.prior_variance, to start its search from
+    warm_honest: HonestReliability | None = None  # the previous step's Step.honest, reused until it is stale
 
 
 @dataclass(frozen=True)
 class Step:
     decision: Decision
-    wave: list[tuple[int, int]]
+    wave: list[tuple[int, int]]  # pairs to send now
     fit: Fit | None
     ssr: float
-    split_half: float
+    split_half: float  # computed when the decision is FINALIZE (0 otherwise)
+    reliability: float = 0.0  # the figure the stop compared with the target (honest.lower)
+    honest: HonestReliability = NOT_AVAILABLE
+
+
+def window(n_items: int, config: EngineConfig) -> int:
+    """Comparisons allowed in flight at once for an assessment of `n_items`."""
+    return max(1, min(config.max_in_flight, n_items // 2))
+
+
+def worth_stepping(in_flight: int, n_items: int, config: EngineConfig, *, single_wave: bool = False) -> bool:
+    """Whether a step can change anything after results were applied: O(1), pure.
+
+    True when nothing is in flight (the step finalizes, fails, or starts more), or,
+    except in provider_batch_api mode, when at least `refill_fraction` of the window
+    (and at least one slot) is free. Otherwise the decision could only be WAIT."""
+    if in_flight <= 0:
+        return True
+    if single_wave:
+        return False
+    size = window(n_items, config)
+    return size - in_flight >= max(1, math.ceil(config.refill_fraction * size))
+
+
+_blas_threads_applied: int | None = None
+
+
+def limit_blas_threads(threads: int) -> None:
+    """Cap the process's BLAS threads (threadpoolctl), once per distinct value."""
+    global _blas_threads_applied
+    if threads > 0 and threads != _blas_threads_applied:
+        threadpool_limits(limits=threads, user_api="blas")
+        _blas_threads_applied = threads
 
 
 def fit_state(state: State, config: EngineConfig) -> Fit | None:
+    """The fit at the prior scale of the previous step (or the configured prior), without the estimate."""
     if not state.succeeded:
         return None
     comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
-    return fit(comparisons, alpha=config.alpha, fit_position_bias=config.fit_position_bias)
+    return fit(
+        comparisons,
+        alpha=1.0 / state.warm_prior if state.warm_prior else config.alpha,
+        fit_position_bias=config.fit_position_bias,
+        start=state.warm_start,
+        dense_max=config.dense_max,
+        seed=state.seed,
+    )
+
+
+def probe_schedule(state: State, config: EngineConfig) -> ProbeSchedule:
+    """The assessment's held-out random pairs (fixed by its seed, its size and its budget)."""
+    rounds = ProbeSchedule.rounds_for(state.n_items, state.budget, config.held_out_share)
+    return ProbeSchedule.build(state.n_items, state.seed, rounds)
+
+
+def assess(state: State, config: EngineConfig, schedule: ProbeSchedule) -> tuple[Fit | None, HonestReliability]:
+    """The fit to every judgement and the honest reliability, where the stop (or the result) can use it."""
+    if not state.succeeded:
+        return None, NOT_AVAILABLE
+    may_stop = 2 * len(state.succeeded) >= config.policy.min_rounds * state.n_items
+    cached = state.warm_honest
+    growth = max(config.honest_refresh * cached.judged, state.n_items / 2) if cached is not None else 0.0
+    if cached is not None and cached.available and len(state.succeeded) < cached.judged + growth:
+        # fresh enough: the previous estimate, and the fit at its prior scale (cost bounded per judgement)
+        return fit_state(State(**{**state.__dict__, "warm_prior": cached.prior_variance}), config), cached
+    if may_stop or (state.single_wave and not state.pending):
+        comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
+        held_out = schedule.is_probe(comparisons.first, comparisons.second)
+        honest, final = estimate(
+            comparisons,
+            held_out,
+            fit_position_bias=config.fit_position_bias,
+            previous_prior_variance=state.warm_prior,
+            start=state.warm_start,
+            dense_max=config.dense_max,
+            seed=state.seed,
+        )
+        if final is not None:
+            return final, honest
+    return fit_state(state, config), NOT_AVAILABLE
 
 
 def step(state: State, config: EngineConfig) -> Step:
+    limit_blas_threads(config.blas_threads)
     rng = np.random.default_rng([state.seed, state.waves, state.attempts])
-    current = fit_state(state, config)
+    schedule = probe_schedule(state, config)
+    current, honest = assess(state, config, schedule)
     ssr = scale_separation_reliability(current) if current else 0.0
-    split, split_lower = (
-        split_half_lower_bound(
-            Comparisons.from_outcomes(state.n_items, state.succeeded),
-            rng,
-            alpha=config.alpha,
-            splits=config.split_half_splits,
-        )
-        if current
-        else (0.0, 0.0)
-    )
-    asked = _asked(state, config)
+    asked = _asked(state)
+    pending = set(state.pending)
     retry = [
         pair
         for pair, failures in state.failed.items()
-        if failures < config.max_attempts_per_pair and pair not in set(state.pending)
+        if failures < config.max_attempts_per_pair and pair not in pending
     ]
-    pairing = _pairing_state(state, current, asked, config)
     room = state.budget - state.attempts
-    candidates = next_wave(pairing, rng, max_pairs=1, window=config.window) if room > len(retry) else []
+    if not state.single_wave:
+        room = min(room, window(state.n_items, config) - len(state.pending))
+    all_asked = asked.all_asked()
+    split: float | None = None
+    enough = 2 * len(state.succeeded) >= config.policy.min_rounds * state.n_items
+    if honest.available and honest.lower >= state.target_reliability and enough and current is not None:
+        honest, split = _cross_checked(state, config, current, honest, rng)
     progress = Progress(
         n_items=state.n_items,
         budget=state.budget,
@@ -88,74 +223,152 @@ def step(state: State, config: EngineConfig) -> Step:
         succeeded=len(state.succeeded),
         failed=sum(state.failed.values()),
         retryable=len(retry),
-        informative_pairs_left=bool(candidates),
-        all_pairs_judged=all_pairs_asked(asked),
-        reliability=split_lower,
+        informative_pairs_left=not all_asked,
+        all_pairs_judged=all_asked,
+        reliability=honest.lower if honest.available else 0.0,
         target_reliability=state.target_reliability,
         single_wave=state.single_wave,
         waves=state.waves,
+        window_room=max(room, 0),
     )
     decision = config.policy.decide(progress)
     wave: list[tuple[int, int]] = []
-    if decision.action.value == "submit":
-        wave = retry[:room]
-        room -= len(wave)
-        if state.single_wave:
-            wave += _all_up_to(pairing, rng, room, config)
-        elif room > 0:
-            busy = np.zeros(state.n_items, dtype=bool)
-            for first, second in wave:
-                busy[first] = busy[second] = True
-            wave += next_wave(
-                pairing,
-                rng,
-                max_pairs=min(room, state.n_items // 2 + 1),
-                window=config.window,
-                excluded=busy if busy.any() else None,
-            )
-    return Step(decision, wave, current, ssr, split)
+    if decision.action is Action.SUBMIT:
+        pairing = _pairing_state(state, current, asked, config)
+        wave = _wave(state, pairing, schedule, rng, retry, room, config)
+        if not wave:
+            decision = _nothing_to_send(progress)
+    if decision.action is Action.FINALIZE and current is not None:
+        if state.warm_honest is not None and honest is state.warm_honest:  # the result gets a fresh estimate
+            current, honest = assess(State(**{**state.__dict__, "warm_honest": None}), config, schedule)
+            split = None
+        if split is None:
+            honest, split = _cross_checked(state, config, current, honest, rng)
+    return Step(decision, wave, current, ssr, split or 0.0, progress.reliability, honest)
 
 
-def _asked(state: State, config: EngineConfig) -> np.ndarray:
-    asked = np.eye(state.n_items, dtype=bool)
-    for first, second, _ in state.succeeded:
-        asked[first, second] = True
-    for first, second in state.pending:
-        asked[first, second] = True
-    for (first, second), _failures in state.failed.items():
-        asked[first, second] = True  # retried through the retry list, never as a new pair
-    return asked
+def _cross_checked(
+    state: State, config: EngineConfig, current: Fit, honest: HonestReliability, rng
+) -> tuple[HonestReliability, float]:
+    """Split-half (mean, for the result) and the honest estimate with its lower bound no higher than
+    split-half's (mean - one standard error over the splits). The stop fires only when both estimates,
+    which fail in different ways (the held-out scale from few probes; the halves sharing an adaptive
+    design), reach the target. Computed where the stop may fire, and for the result."""
+    comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
+    mean, lower = split_half_lower_bound(
+        comparisons, rng, alpha=current.alpha, splits=config.split_half_splits, start=current.scores
+    )
+    if honest.available and lower < honest.lower:
+        honest = replace(honest, lower=lower)
+    return honest, mean
 
 
-def _pairing_state(state: State, current: Fit | None, asked: np.ndarray, config: EngineConfig) -> PairingState:
+def _wave(state: State, pairing: PairingState, schedule: ProbeSchedule, rng, retry, room: int, config: EngineConfig):
+    """Retries, then the probes that are due (to keep their share), then adaptive pairs."""
+    asked_probes = int(np.count_nonzero(schedule.is_probe(*_asked_arrays(state)))) if len(schedule.pairs) else 0
+    total = state.budget if state.single_wave else state.attempts + room
+    due = max(0, math.ceil(config.held_out_share * total) - asked_probes)
+    capacity = None if pairing.capacity is None else pairing.capacity.copy()
+    wave = _take_retries(retry, room, capacity)
+    probes = schedule.due(pairing.asked.with_pairs(wave), capacity, min(due, room - len(wave)))
+    probes = [orient(pairing, a, b, True, True, rng) for a, b in probes]
+    _use(capacity, probes)
+    wave += probes
+    firsts, seconds = pairing.first_counts.copy(), pairing.second_counts.copy()
+    for first, second in wave:
+        firsts[first] += 1
+        seconds[second] += 1
+    adaptive = replace(
+        pairing,
+        asked=AskedPairs(state.n_items, np.union1d(pairing.asked.with_pairs(wave).keys, schedule.either_order.keys)),
+        first_counts=firsts,
+        second_counts=seconds,
+        capacity=capacity,
+    )
+    if state.single_wave:
+        return wave + _single_batch(adaptive, rng, room - len(wave), config)
+    return wave + next_wave(adaptive, rng, max_pairs=room - len(wave), window=config.candidate_window)
+
+
+def _take_retries(retry: list[tuple[int, int]], room: int, capacity: np.ndarray | None) -> list[tuple[int, int]]:
+    wave: list[tuple[int, int]] = []
+    for first, second in retry:
+        if len(wave) >= room:
+            break
+        if capacity is None or (capacity[first] > 0 and capacity[second] > 0):
+            _use(capacity, [(first, second)])
+            wave.append((first, second))
+    return wave
+
+
+def _use(capacity: np.ndarray | None, pairs: list[tuple[int, int]]) -> None:
+    if capacity is not None:
+        for first, second in pairs:
+            capacity[first] -= 1
+            capacity[second] -= 1
+
+
+def _asked_arrays(state: State) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [(a, b) for a, b, _ in state.succeeded] + list(state.pending) + list(state.failed)
+    if not pairs:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    array = np.asarray(pairs, dtype=np.int64)
+    return array[:, 0], array[:, 1]
+
+
+def _nothing_to_send(progress: Progress) -> Decision:
+    """SUBMIT was possible but no pair fits the free essays: wait for the in-flight ones, or end."""
+    if progress.pending > 0:
+        return Decision(Action.WAIT, "no free essay has an unasked partner; waiting for the judgements in flight")
+    if progress.succeeded == 0:
+        return Decision(Action.FAIL, "no informative pair is left, and no judgement succeeded")
+    return Decision(Action.FINALIZE, "no informative pair is left", StopReason.NO_INFORMATIVE_PAIR)
+
+
+def _asked(state: State) -> AskedPairs:
+    first, second = _asked_arrays(state)
+    return AskedPairs.of(state.n_items, first, second)
+
+
+def _in_flight_counts(state: State) -> np.ndarray:
+    counts = np.zeros(state.n_items, dtype=np.int64)
+    if state.pending:
+        array = np.asarray(state.pending, dtype=np.int64)
+        counts += np.bincount(array[:, 0], minlength=state.n_items) + np.bincount(array[:, 1], minlength=state.n_items)
+    return counts
+
+
+def _pairing_state(state: State, current: Fit | None, asked: AskedPairs, config: EngineConfig) -> PairingState:
     n = state.n_items
+    shown = [(a, b) for a, b, _ in state.succeeded] + list(state.pending)
     first_counts, second_counts = np.zeros(n), np.zeros(n)
-    for first, second, _ in state.succeeded:
-        first_counts[first] += 1
-        second_counts[second] += 1
-    for first, second in state.pending:
-        first_counts[first] += 1
-        second_counts[second] += 1
+    if shown:
+        array = np.asarray(shown, dtype=np.int64)
+        first_counts = np.bincount(array[:, 0], minlength=n).astype(float)
+        second_counts = np.bincount(array[:, 1], minlength=n).astype(float)
+    capacity = None
+    if not state.single_wave:
+        capacity = np.maximum(config.max_in_flight_per_essay - _in_flight_counts(state), 0)
     if current is None:
-        return PairingState(np.zeros(n), np.eye(n) / config.alpha, asked, first_counts, second_counts)
-    return PairingState(current.scores, current.covariance, asked, first_counts, second_counts)
+        base = PairingState.prior(n, config.alpha, asked, first_counts, second_counts)
+        return PairingState(base.scores, base.difference_variance, asked, first_counts, second_counts, capacity)
+    return PairingState(current.scores, current.difference_variance, asked, first_counts, second_counts, capacity)
 
 
-def _all_up_to(
-    pairing: PairingState, rng: np.random.Generator, room: int, config: EngineConfig
-) -> list[tuple[int, int]]:
+def _single_batch(pairing: PairingState, rng, room: int, config: EngineConfig) -> list[tuple[int, int]]:
     """provider_batch_api: every pair up to the budget in one wave, built from successive
     coverage rounds (each essay once per round) so the comparisons spread evenly."""
-    asked = pairing.asked.copy()
-    firsts, seconds = pairing.first_counts.copy(), pairing.second_counts.copy()
     wave: list[tuple[int, int]] = []
+    asked = pairing.asked
+    firsts, seconds = pairing.first_counts.copy(), pairing.second_counts.copy()
     while len(wave) < room:
-        state = PairingState(pairing.scores, pairing.covariance, asked, firsts, seconds)
-        round_pairs = next_wave(state, rng, max_pairs=room - len(wave), window=config.window)
+        current = replace(pairing, asked=asked, first_counts=firsts, second_counts=seconds, capacity=None)
+        round_pairs = next_wave(current, rng, max_pairs=room - len(wave), window=config.candidate_window)
         if not round_pairs:
             break
+        asked = asked.with_pairs(round_pairs)
         for first, second in round_pairs:
-            asked[first, second] = True
             firsts[first] += 1
             seconds[second] += 1
         wave += round_pairs

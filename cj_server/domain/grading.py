@@ -17,6 +17,13 @@ scores place the grades on the score scale:
 
 At least two distinct anchored grades are needed; otherwise no grades are
 projected and the result says why.
+
+Swedish steps (the reference's final grade, scale `swedish_f_to_a`). The displayed
+grade refines the projected one by the score's place r = (s - lower_g) / (upper_g - lower_g)
+within its grade's interval: F, D+ and C+ stay as they are; E, D, C, B and A with
+r < 0.25 become E-, D-, C-, B-, A-; E and B with r > 0.75 become E+ and B+. An open
+interval (the lowest and the highest grade) takes the width of its neighbour, so A-
+exists (in the reference an infinite width made r = 0.5 and A- impossible).
 """
 
 from __future__ import annotations
@@ -69,6 +76,37 @@ class Projection:
     probabilities: dict[str, float]
     confidence: float
     label: str  # HIGH, MEDIUM, LOW
+    display_grade: str = ""  # with the Swedish minus and plus steps; the grade on other scales
+
+
+SWEDISH_SCALE_ID = "swedish_f_to_a"
+MINUS_STEPS = frozenset({"E", "D", "C", "B", "A"})
+PLUS_STEPS = frozenset({"E", "B"})
+
+
+def swedish_step(calibration: Calibration, grade_index: int, score: float) -> str:
+    """The reference's minus/plus refinement of a Swedish grade by the score's place in its interval."""
+    grades = calibration.scale.grades
+    grade = grades[grade_index]
+    if grade not in MINUS_STEPS and grade not in PLUS_STEPS:
+        return grade
+    edges = calibration.boundaries
+    lower = edges[grade_index - 1] if grade_index > 0 else None
+    upper = edges[grade_index] if grade_index < len(edges) else None
+    widths = np.diff(edges)
+    neighbour = float(widths[0] if grade_index == 0 else widths[-1]) if len(widths) else 1.0
+    if lower is None and upper is not None:
+        lower = upper - neighbour
+    if upper is None and lower is not None:
+        upper = lower + neighbour
+    if lower is None or upper is None or upper <= lower:
+        return grade
+    place = (score - lower) / (upper - lower)
+    if grade in MINUS_STEPS and place < 0.25:
+        return f"{grade}-"
+    if grade in PLUS_STEPS and place > 0.75:
+        return f"{grade}+"
+    return grade
 
 
 def isotonic(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -111,6 +149,7 @@ def project(calibration: Calibration, score: float, standard_error: float) -> Pr
     confidence = float(probabilities[best])
     label = "HIGH" if confidence >= 0.8 else "MEDIUM" if confidence >= 0.5 else "LOW"
     grades = calibration.scale.grades
+    display = swedish_step(calibration, best, score) if calibration.scale.scale_id == SWEDISH_SCALE_ID else grades[best]
     return Projection(
-        grades[best], {g: float(p) for g, p in zip(grades, probabilities, strict=True)}, confidence, label
+        grades[best], {g: float(p) for g, p in zip(grades, probabilities, strict=True)}, confidence, label, display
     )

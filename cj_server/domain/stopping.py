@@ -1,20 +1,20 @@
-"""The decision after every change: wait, submit a wave, finalize or fail. Total: every
+"""The decision after every change: wait, submit more pairs, finalize or fail. Total: every
 state leads to exactly one of them, so an assessment never waits for a sweep.
 
-Rules, in order:
+There is no wave barrier: comparisons stay in flight in a bounded window and new
+ones are submitted while others are outstanding. Rules, in order:
 1. Too many failures: more than `max_failure_rate` of finished attempts failed, with at
    least `min_failures_to_fail` failures -> FAIL.
-2. Judgements outstanding -> WAIT (a wave is decided on once its answers are in; in
-   provider_batch_api mode the single wave is the whole assessment).
-3. Nothing outstanding:
-   - provider_batch_api and its wave is done -> FINALIZE (budget spent).
-   - the honest reliability reached the target, with at least `min_rounds` judgements
-     per essay -> FINALIZE (target reliability).
-   - the budget of attempts is spent -> FINALIZE (budget spent), or FAIL when no
-     judgement succeeded at all.
-   - failed pairs may be retried, or informative pairs remain -> SUBMIT.
-   - otherwise -> FINALIZE (every pair judged / no informative pair left), or FAIL
-     when nothing ever succeeded.
+2. provider_batch_api (one batch is the whole assessment): its judgements outstanding
+   -> WAIT; the batch answered -> FINALIZE (budget spent).
+3. A reason to stop: the honest reliability's lower bound reached the target with at least
+   `min_rounds` judgements per essay (target reliability), the budget of attempts is
+   spent (budget spent), or no failed pair may be retried and no informative pair is
+   left (every pair judged / no informative pair left). With judgements still in
+   flight -> WAIT for them (they are paid for and count; no new pair is sent); with
+   none -> FINALIZE, or FAIL when no judgement succeeded at all.
+4. Judgements in flight and no room in the window -> WAIT.
+5. Otherwise -> SUBMIT (failed pairs to retry first, then new pairs).
 """
 
 from __future__ import annotations
@@ -49,10 +49,11 @@ class Progress:
     retryable: int  # failed pairs that may still be tried again
     informative_pairs_left: bool
     all_pairs_judged: bool
-    reliability: float  # the honest estimate: split-half, its lower bound (mean - one standard error)
+    reliability: float  # the figure the stop compares with the target: the honest estimate's lower bound
     target_reliability: float
     single_wave: bool  # provider_batch_api
     waves: int
+    window_room: int = 0  # comparisons that may be sent now without exceeding the in-flight window
 
 
 @dataclass(frozen=True)
@@ -72,23 +73,36 @@ class StoppingPolicy:
         finished = p.succeeded + p.failed
         if p.failed >= self.min_failures_to_fail and p.failed > self.max_failure_rate * finished:
             return Decision(Action.FAIL, f"{p.failed} of {finished} judgements failed")
-        if p.pending > 0:
-            return Decision(Action.WAIT, f"{p.pending} judgements outstanding")
-        if p.single_wave and p.waves >= 1:
-            return self._end(p, StopReason.BUDGET_SPENT, "the single provider batch has been answered")
+        if p.single_wave:
+            if p.pending > 0:
+                return Decision(Action.WAIT, f"{p.pending} judgements outstanding")
+            if p.waves >= 1:
+                return self._end(p, StopReason.BUDGET_SPENT, "the single provider batch has been answered")
+        stop = self._stop(p)
+        if stop is not None:
+            reason, why = stop
+            if p.pending > 0:
+                return Decision(Action.WAIT, f"{why}; waiting for the {p.pending} judgements in flight")
+            if reason is StopReason.TARGET_RELIABILITY:
+                return Decision(Action.FINALIZE, why, reason)
+            return self._end(p, reason, why)
+        if p.pending > 0 and p.window_room <= 0:
+            return Decision(Action.WAIT, f"{p.pending} judgements outstanding, the in-flight window is full")
+        return Decision(Action.SUBMIT, "more judgements are worth asking for")
+
+    def _stop(self, p: Progress) -> tuple[StopReason, str] | None:
         enough_rounds = 2 * p.succeeded >= self.min_rounds * p.n_items
         if p.reliability >= p.target_reliability and enough_rounds:
-            return Decision(
-                Action.FINALIZE,
-                f"reliability {p.reliability:.3f} reached the target {p.target_reliability:.3f}",
+            return (
                 StopReason.TARGET_RELIABILITY,
+                f"reliability (lower bound) {p.reliability:.3f} reached the target {p.target_reliability:.3f}",
             )
         if p.attempts >= p.budget:
-            return self._end(p, StopReason.BUDGET_SPENT, f"the budget of {p.budget} attempts is spent")
+            return StopReason.BUDGET_SPENT, f"the budget of {p.budget} attempts is spent"
         if p.retryable > 0 or p.informative_pairs_left:
-            return Decision(Action.SUBMIT, "more judgements are worth asking for")
+            return None
         reason = StopReason.ALL_PAIRS_JUDGED if p.all_pairs_judged else StopReason.NO_INFORMATIVE_PAIR
-        return self._end(p, reason, "no informative pair is left")
+        return reason, "no informative pair is left"
 
     @staticmethod
     def _end(p: Progress, reason: StopReason, why: str) -> Decision:

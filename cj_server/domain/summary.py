@@ -1,5 +1,12 @@
 """The final result of an assessment: ranks, scores with standard errors, reliability,
-position bias and grade projections, from the fit and the anchors."""
+position bias and grade projections, from the fit and the anchors.
+
+Reliability is reported honest figure first: the held-out estimate with its interval
+(`held_out.py`), then SSR and split-half, labelled for what they are. Below
+`LOW_RELIABILITY` (or without an estimate) the result carries a warning a client
+shows: at rho = 0.7 the scores correlate about 0.84 with the judge's true quality, and
+most essays' grade intervals hold less than half of their probability.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,10 @@ import numpy as np
 
 from cj_server.domain.bradley_terry import Fit
 from cj_server.domain.grading import GradeScale, Projection, calibrate, project
+from cj_server.domain.held_out import HonestReliability
 from cj_server.domain.reliability import scale_separation_reliability
+
+LOW_RELIABILITY = 0.7
 
 
 @dataclass(frozen=True)
@@ -45,10 +55,30 @@ class Summary:
     grades_projected: bool
     grades_note: str
     boundaries: list[tuple[str, str, float]]
+    estimate: float = 0.0  # the honest reliability (held-out), and its 95% interval
+    estimate_lower: float = 0.0
+    estimate_upper: float = 0.0
+    reliability_warning: str = ""
+
+
+def reliability_warning(honest: HonestReliability | None) -> str:
+    if honest is None or not honest.available:
+        return "too few held-out random comparisons were judged to estimate the reliability"
+    if honest.estimate < LOW_RELIABILITY:
+        return (
+            f"reliability {honest.estimate:.2f} is below {LOW_RELIABILITY:.2f}: "
+            "ranks and grades are uncertain; more comparisons per essay or a stronger judge would help"
+        )
+    return ""
 
 
 def summarize(
-    items: list[ItemInfo], outcomes: list[tuple[int, int, bool]], result: Fit, split_half: float, scale: GradeScale
+    items: list[ItemInfo],
+    outcomes: list[tuple[int, int, bool]],
+    result: Fit,
+    split_half: float,
+    scale: GradeScale,
+    honest: HonestReliability | None = None,
 ) -> Summary:
     n = len(items)
     counts, wins = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
@@ -107,4 +137,8 @@ def summarize(
         grades_projected=calibration is not None,
         grades_note=note,
         boundaries=boundaries,
+        estimate=honest.estimate if honest and honest.available else 0.0,
+        estimate_lower=honest.lower if honest and honest.available else 0.0,
+        estimate_upper=honest.upper if honest and honest.available else 0.0,
+        reliability_warning=reliability_warning(honest),
     )

@@ -34,10 +34,13 @@ def truth(text: str) -> float:
 
 
 class RecordingRas(ras_grpc.ResultAggregatorServiceServicer):
-    """Records what CJ's outbox delivers; fails the first `fail_first` calls with UNAVAILABLE."""
+    """Records what CJ's outbox delivers; fails the first `fail_first` calls with UNAVAILABLE,
+    and refuses every assessment result with INVALID_ARGUMENT when `refuse_results`."""
 
-    def __init__(self, fail_first: int = 0):
+    def __init__(self, fail_first: int = 0, refuse_results: bool = False):
         self.fail_first = fail_first
+        self.refuse_results = refuse_results
+        self.refused = 0
         self.phase_outcomes: list[ras_pb.RecordPhaseOutcomeRequest] = []
         self.results: list[ras_pb.RecordAssessmentResultRequest] = []
 
@@ -53,6 +56,9 @@ class RecordingRas(ras_grpc.ResultAggregatorServiceServicer):
 
     async def RecordAssessmentResult(self, request, context):
         await self._maybe_fail(context)
+        if self.refuse_results:
+            self.refused += 1
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no batch " + request.batch_id)
         self.results.append(request)
         return ras_pb.RecordAssessmentResultResponse()
 

@@ -12,6 +12,7 @@ from huleedu.llm.v1 import llm_provider_service_pb2 as llm_pb
 from huleedu.llm.v1 import llm_provider_service_pb2_grpc as llm_grpc
 from scipy.stats import spearmanr
 
+from cj_server import converters
 from tests.cj_server.harness import A, RecordingRas, essays, stack, truth
 from tests.helpers import rich_details, wait_until
 
@@ -205,12 +206,14 @@ async def test_duplicate_and_out_of_order_results_change_nothing(database_url):
                 metadata={"assessment_id": assessment_id, "comparison_id": comparison_id},
             )
 
-        service = s.cj.service
-        assert await service.apply_result(result(ids[2], comparison_pb2.WINNER_ESSAY_B))
-        assert await service.apply_result(result(ids[0], comparison_pb2.WINNER_ESSAY_A))
-        assert not await service.apply_result(result(ids[0], comparison_pb2.WINNER_ESSAY_B)), "duplicate"
-        assert not await service.apply_result(result("unknown-1-0", comparison_pb2.WINNER_ESSAY_A))
-        assert await service.apply_result(result(ids[1], comparison_pb2.WINNER_ESSAY_A))
+        def apply(*results):
+            return s.cj.results.apply([converters.arrived(r) for r in results])
+
+        assert await apply(result(ids[2], comparison_pb2.WINNER_ESSAY_B)) == 1
+        assert await apply(result(ids[0], comparison_pb2.WINNER_ESSAY_A)) == 1
+        assert await apply(result(ids[0], comparison_pb2.WINNER_ESSAY_B)) == 0, "duplicate"
+        assert await apply(result("unknown-1-0", comparison_pb2.WINNER_ESSAY_A)) == 0
+        assert await apply(result(ids[1], comparison_pb2.WINNER_ESSAY_A)) == 1
         events = await s.finish(created.name, timeout=20)
         final = await s.result(created.name)
     assert final.comparisons_succeeded == 3
@@ -326,3 +329,46 @@ async def test_grade_scales_and_anchor_library(database_url):
                 )
             )
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_unknown_models_and_bad_overrides_are_refused_at_create(database_url):
+    async with stack(database_url, database_url) as s:
+        cases = [
+            (comparison_pb2.LlmOverrides(provider=comparison_pb2.PROVIDER_MOCK, model="no-such-model"), "model"),
+            (comparison_pb2.LlmOverrides(provider=comparison_pb2.PROVIDER_MOCK, temperature=3.0), "temperature"),
+            (comparison_pb2.LlmOverrides(model="m" * 70_000), "model"),
+        ]
+        for i, (overrides, field) in enumerate(cases):
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await s.create(request_id=f"bad-llm-{i}", essays=essays(3), llm_overrides=overrides)
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            [violation] = rich_details(caught.value)["BadRequest"].field_violations
+            assert violation.field == f"llm_overrides.{field}" and len(violation.description) < 2000
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await s.create(request_id="long-prompt", essays=essays(3), student_prompt="p" * 60_000)
+        assert [v.field for v in rich_details(caught.value)["BadRequest"].field_violations] == ["student_prompt"]
+        good = comparison_pb2.LlmOverrides(provider=comparison_pb2.PROVIDER_MOCK, temperature=0.5)
+        created = await s.create(request_id="good-llm", essays=essays(3), llm_overrides=good, comparison_budget=3)
+        await s.finish(created.name)
+        assert (await s.get(created.name)).state == A.STATE_SUCCEEDED
+
+
+async def test_a_result_the_aggregator_refuses_is_parked_as_dead_not_retried(database_url):
+    ras = RecordingRas(refuse_results=True)
+    async with stack(database_url, database_url, ras=ras) as s:
+        created = await s.create(essays=essays(4), comparison_budget=4, batch_id="batch-9")
+        await s.finish(created.name)
+        assessment_id = created.name.split("/")[1]
+        assert await wait_until(lambda: _dead(s, assessment_id))
+        for _ in range(5):
+            await s.cj.outbox.deliver_due()
+        shown = await s.get(created.name)
+    assert shown.undeliverable_notifications == 1 and "INVALID_ARGUMENT" in shown.undeliverable_error
+    assert ras.refused == 1, "a permanent refusal is tried once"
+    assert len(ras.phase_outcomes) == 4
+    assert s.cj.registry.get_sample_value("cj_outbox_dead_total", {"kind": "assessment_result"}) == 1
+
+
+async def _dead(s, assessment_id: str) -> bool:
+    rows = await s.cj.store.outbox_rows(assessment_id)
+    return any(r["dead_at"] and "INVALID_ARGUMENT" in r["last_error"] for r in rows)

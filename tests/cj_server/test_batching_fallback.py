@@ -8,8 +8,11 @@ from huleedu.cj.v1 import assessment_pb2
 from huleedu.cj.v1 import cj_assessment_service_pb2 as pb
 from prometheus_client import CollectorRegistry
 
+from cj_server import converters
+from cj_server.assessments import Assessments
+from cj_server.domain.validation import ModelInfo
+from cj_server.lps_client import translate
 from cj_server.metrics import CjMetrics
-from cj_server.service import AssessmentService
 from cj_server.settings import BatchingMode, CjSettings
 
 
@@ -17,15 +20,14 @@ class StubLps:
     def __init__(self, answer):
         self.answer = answer
 
-    async def supports_batch_api(self, provider: int, model: str) -> bool:
+    async def models(self, provider: int) -> list[ModelInfo]:
         if isinstance(self.answer, Exception):
             raise self.answer
-        return self.answer
+        return [ModelInfo(1, "mock-judge", is_default=True, supports_batch_api=self.answer)]
 
 
-class Unreachable(grpc.aio.AioRpcError):
-    def __init__(self):
-        super().__init__(grpc.StatusCode.UNAVAILABLE, None, None, details="down")
+def Unreachable():
+    return translate(grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, None, None, details="down"))
 
 
 @pytest.mark.parametrize(
@@ -37,8 +39,8 @@ class Unreachable(grpc.aio.AioRpcError):
     ],
 )
 async def test_batch_api_fallback(answer, mode, noted):
-    service = AssessmentService(CjSettings(), store=None, lps=StubLps(answer), metrics=CjMetrics(CollectorRegistry()))
+    service = Assessments(CjSettings(), store=None, lps=StubLps(answer), metrics=CjMetrics(CollectorRegistry()))
     request = pb.CreateAssessmentRequest(llm_batching_mode=assessment_pb2.BATCHING_MODE_PROVIDER_BATCH_API)
-    chosen, note = await service._batching_mode(request)
+    chosen, note = await service.batching_mode(converters.create_spec(request))
     assert chosen is mode
     assert bool(note) is noted and (not noted or "fell back" in note)

@@ -99,7 +99,7 @@ class AssessmentProgress(_message.Message):
     def __init__(self, comparisons_submitted: _Optional[int] = ..., comparisons_succeeded: _Optional[int] = ..., comparisons_failed: _Optional[int] = ..., comparisons_pending: _Optional[int] = ..., waves: _Optional[int] = ..., current_reliability: _Optional[float] = ..., budget: _Optional[int] = ..., budget_remaining: _Optional[int] = ...) -> None: ...
 
 class Assessment(_message.Message):
-    __slots__ = ("name", "request_id", "state", "progress", "llm_batching_mode", "batching_mode_note", "grade_scale_id", "essay_count", "anchor_count", "target_reliability", "batch_id", "create_time", "update_time", "end_time", "error", "llm_overrides", "labels")
+    __slots__ = ("name", "request_id", "state", "progress", "llm_batching_mode", "batching_mode_note", "grade_scale_id", "essay_count", "anchor_count", "target_reliability", "batch_id", "create_time", "update_time", "end_time", "error", "llm_overrides", "labels", "undeliverable_notifications", "undeliverable_error")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Assessment.State]
@@ -138,6 +138,8 @@ class Assessment(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     LLM_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    UNDELIVERABLE_NOTIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    UNDELIVERABLE_ERROR_FIELD_NUMBER: _ClassVar[int]
     name: str
     request_id: str
     state: Assessment.State
@@ -155,7 +157,9 @@ class Assessment(_message.Message):
     error: _status_pb2.Status
     llm_overrides: _comparison_pb2.LlmOverrides
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ..., state: _Optional[_Union[Assessment.State, str]] = ..., progress: _Optional[_Union[AssessmentProgress, _Mapping]] = ..., llm_batching_mode: _Optional[_Union[BatchingMode, str]] = ..., batching_mode_note: _Optional[str] = ..., grade_scale_id: _Optional[str] = ..., essay_count: _Optional[int] = ..., anchor_count: _Optional[int] = ..., target_reliability: _Optional[float] = ..., batch_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., llm_overrides: _Optional[_Union[_comparison_pb2.LlmOverrides, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    undeliverable_notifications: int
+    undeliverable_error: str
+    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ..., state: _Optional[_Union[Assessment.State, str]] = ..., progress: _Optional[_Union[AssessmentProgress, _Mapping]] = ..., llm_batching_mode: _Optional[_Union[BatchingMode, str]] = ..., batching_mode_note: _Optional[str] = ..., grade_scale_id: _Optional[str] = ..., essay_count: _Optional[int] = ..., anchor_count: _Optional[int] = ..., target_reliability: _Optional[float] = ..., batch_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., llm_overrides: _Optional[_Union[_comparison_pb2.LlmOverrides, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., undeliverable_notifications: _Optional[int] = ..., undeliverable_error: _Optional[str] = ...) -> None: ...
 
 class GradeProbability(_message.Message):
     __slots__ = ("grade", "probability")
@@ -166,7 +170,7 @@ class GradeProbability(_message.Message):
     def __init__(self, grade: _Optional[str] = ..., probability: _Optional[float] = ...) -> None: ...
 
 class GradeProjection(_message.Message):
-    __slots__ = ("grade", "probabilities", "confidence", "confidence_label")
+    __slots__ = ("grade", "probabilities", "confidence", "confidence_label", "display_grade")
     class ConfidenceLabel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         CONFIDENCE_LABEL_UNSPECIFIED: _ClassVar[GradeProjection.ConfidenceLabel]
@@ -181,11 +185,13 @@ class GradeProjection(_message.Message):
     PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_LABEL_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_GRADE_FIELD_NUMBER: _ClassVar[int]
     grade: str
     probabilities: _containers.RepeatedCompositeFieldContainer[GradeProbability]
     confidence: float
     confidence_label: GradeProjection.ConfidenceLabel
-    def __init__(self, grade: _Optional[str] = ..., probabilities: _Optional[_Iterable[_Union[GradeProbability, _Mapping]]] = ..., confidence: _Optional[float] = ..., confidence_label: _Optional[_Union[GradeProjection.ConfidenceLabel, str]] = ...) -> None: ...
+    display_grade: str
+    def __init__(self, grade: _Optional[str] = ..., probabilities: _Optional[_Iterable[_Union[GradeProbability, _Mapping]]] = ..., confidence: _Optional[float] = ..., confidence_label: _Optional[_Union[GradeProjection.ConfidenceLabel, str]] = ..., display_grade: _Optional[str] = ...) -> None: ...
 
 class EssayResult(_message.Message):
     __slots__ = ("essay_id", "is_anchor", "anchor_grade", "rank", "student_rank", "score", "standard_error", "comparison_count", "win_count", "grade_projection")
@@ -212,16 +218,24 @@ class EssayResult(_message.Message):
     def __init__(self, essay_id: _Optional[str] = ..., is_anchor: _Optional[bool] = ..., anchor_grade: _Optional[str] = ..., rank: _Optional[int] = ..., student_rank: _Optional[int] = ..., score: _Optional[float] = ..., standard_error: _Optional[float] = ..., comparison_count: _Optional[int] = ..., win_count: _Optional[int] = ..., grade_projection: _Optional[_Union[GradeProjection, _Mapping]] = ...) -> None: ...
 
 class Reliability(_message.Message):
-    __slots__ = ("scale_separation_reliability", "split_half_reliability", "mean_standard_error", "target")
+    __slots__ = ("scale_separation_reliability", "split_half_reliability", "mean_standard_error", "target", "estimate", "estimate_lower", "estimate_upper", "warning")
     SCALE_SEPARATION_RELIABILITY_FIELD_NUMBER: _ClassVar[int]
     SPLIT_HALF_RELIABILITY_FIELD_NUMBER: _ClassVar[int]
     MEAN_STANDARD_ERROR_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_LOWER_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_UPPER_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
     scale_separation_reliability: float
     split_half_reliability: float
     mean_standard_error: float
     target: float
-    def __init__(self, scale_separation_reliability: _Optional[float] = ..., split_half_reliability: _Optional[float] = ..., mean_standard_error: _Optional[float] = ..., target: _Optional[float] = ...) -> None: ...
+    estimate: float
+    estimate_lower: float
+    estimate_upper: float
+    warning: str
+    def __init__(self, scale_separation_reliability: _Optional[float] = ..., split_half_reliability: _Optional[float] = ..., mean_standard_error: _Optional[float] = ..., target: _Optional[float] = ..., estimate: _Optional[float] = ..., estimate_lower: _Optional[float] = ..., estimate_upper: _Optional[float] = ..., warning: _Optional[str] = ...) -> None: ...
 
 class PositionBias(_message.Message):
     __slots__ = ("first_position_win_rate", "logit", "standard_error")

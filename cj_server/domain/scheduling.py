@@ -1,0 +1,46 @@
+"""Runtime rules around the engine: what of a proposed wave may be sent now, and how long
+to wait before re-sending what the LLM provider server could not take. (When to step at
+all is the engine's `worth_stepping`.)"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff for re-sending what the LLM provider server could not take,
+    honouring the server's RetryInfo when it gives one."""
+
+    initial_seconds: float = 0.5
+    max_seconds: float = 30.0
+
+    def delay(self, failures: int, retry_after: float | None) -> float:
+        exponential = min(self.max_seconds, self.initial_seconds * 2 ** max(failures - 1, 0))
+        if retry_after is not None and retry_after > 0:
+            return min(self.max_seconds, max(retry_after, self.initial_seconds))
+        return exponential
+
+
+def admit(
+    wave: list[tuple[int, int]], in_flight: Iterable[tuple[int, int]], room: int, per_essay: int
+) -> list[tuple[int, int]]:
+    """The pairs of `wave`, in order, that fit the window (`room` more comparisons) and keep
+    every essay within `per_essay` comparisons in flight. The runner applies it to whatever
+    the engine proposes, so the bounds hold whichever engine chose the pairs."""
+    busy: Counter[int] = Counter()
+    for first, second in in_flight:
+        busy[first] += 1
+        busy[second] += 1
+    admitted: list[tuple[int, int]] = []
+    for first, second in wave:
+        if len(admitted) >= room:
+            break
+        if busy[first] >= per_essay or busy[second] >= per_essay:
+            continue
+        busy[first] += 1
+        busy[second] += 1
+        admitted.append((first, second))
+    return admitted
