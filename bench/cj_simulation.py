@@ -41,9 +41,11 @@ from cj_server.domain.engine import (
     step,
     worth_stepping,
 )
+from cj_server.domain.grading import BUILT_IN_SCALES
 from cj_server.domain.pairing import AskedPairs, PairingState, next_wave
 from cj_server.domain.reliability import scale_separation_reliability, split_half_reliability
 from cj_server.domain.stopping import Action
+from cj_server.domain.summary import ItemInfo, summarize
 from cj_server.settings import CjSettings
 from llm_provider_server.domain.mock_judge import latent_quality, latent_winner
 
@@ -70,6 +72,7 @@ class Curve:
     stopped_at: float | None = None
     true_at_stop: float | None = None
     reported_at_stop: float | None = None
+    outcomes: list = field(default_factory=list)
 
 
 def measure(n: int, outcomes, quality, config: EngineConfig) -> tuple[float, ...]:
@@ -98,7 +101,8 @@ def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: 
     quality = judge.quality()
     rng = np.random.default_rng(seed + 77)
     budget = n * k_max // 2
-    curve, outcomes = Curve(), []
+    curve = Curve()
+    outcomes = curve.outcomes
     in_flight: list[tuple[float, int, int]] = []
     now, waves, attempts, scores, prior, honest, next_k = 0.0, 0, 0, None, None, None, 2
     while True:
@@ -189,6 +193,58 @@ def report(results: dict[str, list[Curve]], k_max: int) -> None:
         print(f"{policy:10s} first k with mean true reliability >= 0.90: {reached}")
 
 
+def grades(students: int, per_grade: int, k: int, seed: int, sigma: float, config: EngineConfig) -> tuple[float, ...]:
+    """Anchors of known grade among the essays; after k comparisons per essay, the students' projected
+    grades against their true grades: (quadratic weighted kappa, Brier score, calibration error)."""
+    scale = BUILT_IN_SCALES["letter_a_to_f"]
+    cuts = np.quantile(np.random.default_rng(99).normal(0, sigma, 100_000), np.linspace(0, 1, 7)[1:-1])
+    pool = [f"Graded essay {seed}-{i}." for i in range(40 * students)]
+    quality = np.array([latent_quality(t, sigma) for t in pool])
+    true_grade = np.searchsorted(cuts, quality)
+    texts = pool[:students]
+    anchors = [
+        int(i) + students
+        for g in range(len(scale.grades))
+        for i in np.flatnonzero(true_grade[students:] == g)[:per_grade]
+    ]
+    items = texts + [pool[i] for i in anchors]
+    judge = Judge(items, sigma, 0.0)
+    n = len(items)
+    curve = adaptive(judge, k, seed, config, None)  # the engine, to the budget
+    outcomes = curve.outcomes
+    state = State(n, n * k // 2, 0.9999, False, 0, len(outcomes), outcomes, [], {}, seed=seed)
+    result, honest = assess(state, config, probe_schedule(state, config))
+    info = [ItemInfo(f"s{i}", False, "") for i in range(students)] + [
+        ItemInfo(f"a{i}", True, scale.grades[true_grade[j]]) for i, j in enumerate(anchors)
+    ]
+    summary = summarize(info, outcomes, result, 0.0, scale, honest)
+    by_id = {e.essay_id: e for e in summary.essays}
+    predicted, probabilities = [], []
+    for i in range(students):
+        projection = by_id[f"s{i}"].projection
+        predicted.append(scale.grades.index(projection.grade))
+        probabilities.append([projection.probabilities[g] for g in scale.grades])
+    truth = true_grade[:students]
+    probabilities = np.array(probabilities)
+    onehot = np.eye(len(scale.grades))[truth]
+    brier = float(np.mean(np.sum((probabilities - onehot) ** 2, axis=1)))
+    confidence = probabilities.max(axis=1)
+    correct = np.array(predicted) == truth
+    bins = np.minimum((confidence * 10).astype(int), 9)
+    calibration = sum(
+        abs(correct[bins == b].mean() - confidence[bins == b].mean()) * np.mean(bins == b) for b in np.unique(bins)
+    )
+    return quadratic_kappa(np.array(predicted), truth, len(scale.grades)), brier, float(calibration)
+
+
+def quadratic_kappa(a: np.ndarray, b: np.ndarray, categories: int) -> float:
+    observed = np.zeros((categories, categories))
+    np.add.at(observed, (a, b), 1)
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+    weights = (np.subtract.outer(np.arange(categories), np.arange(categories)) ** 2) / (categories - 1) ** 2
+    return float(1 - (weights * observed).sum() / (weights * expected).sum())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--essays", type=int, default=100)
@@ -198,9 +254,20 @@ def main() -> None:
     parser.add_argument("--bias", type=float, default=0.0)
     parser.add_argument("--policies", default="adaptive,random,reference")
     parser.add_argument("--stop", action="store_true", help="also run the engine with its stopping rule")
+    parser.add_argument("--grades", type=int, default=0, help="anchors per grade: run the grading benchmark instead")
     args = parser.parse_args()
     settings = CjSettings()
     config = config_from_settings(settings)
+    if args.grades:
+        rows = [grades(args.essays, args.grades, args.k_max, rep, args.sigma, config) for rep in range(args.reps)]
+        kappa, brier, calibration = (np.array(col) for col in zip(*rows, strict=True))
+        print(
+            f"students={args.essays} anchors per grade={args.grades} k={args.k_max} sigma={args.sigma} "
+            f"reps={args.reps} (letter_a_to_f, true grades by population quantiles)"
+        )
+        print(f"quadratic weighted kappa: mean {kappa.mean():.3f}, min {kappa.min():.3f}, runs {np.round(kappa, 3)}")
+        print(f"Brier score {brier.mean():.3f}; calibration error (10 bins) {calibration.mean():.3f}")
+        return
     policies = args.policies.split(",")
     results: dict[str, list[Curve]] = {p: [] for p in policies}
     stops: list[Curve] = []

@@ -353,3 +353,27 @@ def _approximate_variances(
     variances[chosen] = np.maximum(exact, 0.0)
     bias_variance = float(solved[n, len(chosen) + 1]) if system.with_bias else 0.0
     return variances, bias_variance
+
+
+def laplace_log_marginal(comparisons: Comparisons, result: Fit, *, alpha_bias: float = 1.0) -> float:
+    """log p(judgements | tau^2 = 1 / result.alpha) by the Laplace approximation at the fit's mode, up to
+    a constant that does not depend on tau^2 (exact covariance sizes only: a dense Cholesky):
+
+        log p(y | mode) - |theta|^2 / (2 tau^2) - (n / 2) log tau^2 - alpha_beta beta^2 / 2 - log det(P) / 2
+    """
+    n = comparisons.n_items
+    with_bias = result.position_bias_se != 0.0
+    prior = np.full(n + (1 if with_bias else 0), result.alpha)
+    if with_bias:
+        prior[n] = alpha_bias
+    system = _System(comparisons, prior, with_bias)
+    params = np.append(result.scores, result.position_bias) if with_bias else result.scores
+    margin = system.margins(params)
+    p = 1.0 / (1.0 + np.exp(-margin))
+    signed = np.where(system.y > 0, margin, -margin)
+    log_likelihood = float(-np.logaddexp(0.0, -signed).sum())
+    factor = cho_factor(dense_precision(system, p * (1.0 - p)), check_finite=False)[0]
+    log_det = 2.0 * float(np.log(np.abs(np.diag(factor))).sum())
+    tau2 = 1.0 / result.alpha
+    penalty = 0.5 * float(np.sum(result.scores**2)) / tau2 + 0.5 * n * np.log(tau2)
+    return log_likelihood - penalty - 0.5 * alpha_bias * result.position_bias**2 - 0.5 * log_det

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
 
-from cj_server.domain.bradley_terry import Comparisons, fit
+from cj_server.domain.bradley_terry import Comparisons, fit, laplace_log_marginal
 from tests.cj_server.simulate import neighbour_design, simulated
 
 
@@ -140,3 +140,13 @@ def test_more_wins_never_lowers_a_score(n, seed):
         n, np.append(comparisons.first, 0), np.append(comparisons.second, 1), np.append(comparisons.first_won, True)
     )
     assert fit(extra).scores[0] - fit(extra).scores[1] >= base[0] - base[1] - 1e-9
+
+
+def test_laplace_marginal_likelihood_peaks_near_the_true_scale():
+    """On a random design with plenty of judgements the Laplace marginal likelihood of the prior variance
+    peaks near the abilities' true variance (sigma = 2, so 4)."""
+    theta, comparisons = simulated(80, 2400, 12)
+    grid = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+    values = [laplace_log_marginal(comparisons, fit(comparisons, alpha=1 / t2, fit_position_bias=True)) for t2 in grid]
+    best = grid[int(np.argmax(values))]
+    assert 2.0 <= best <= 8.0 and 2.0 <= np.var(theta) <= 8.0
