@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cj_server.domain.validation import ValidItem as Item
 from service_core.db import TransactionalStore
+from service_core.errors import AlreadyExists
+from service_core.idempotency import create_once
 
 metadata = sa.MetaData()
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -547,12 +549,20 @@ class CjStore(TransactionalStore):
     # ---- anchors -------------------------------------------------------------------------
 
     async def create_anchor(self, row: dict[str, Any]) -> dict[str, Any]:
-        existing = await self._anchor_by_request(row["request_id"])
-        if existing:
-            return existing
-        async with self.transaction() as connection:
-            await connection.execute(anchors.insert(), [row])
-        return row
+        """Idempotent by request_id, also under concurrent repeats: every caller gets the original."""
+
+        async def insert() -> dict[str, Any]:
+            async with self.transaction() as connection:
+                await connection.execute(anchors.insert(), [row])
+            return row
+
+        anchor, _created = await create_once(
+            lambda: self._anchor_by_request(row["request_id"]),
+            insert,
+            matches=lambda _existing: True,
+            conflict=lambda existing: AlreadyExists(f"request_id names anchor {existing['anchor_id']}"),
+        )
+        return anchor
 
     async def _anchor_by_request(self, request_id: str) -> dict[str, Any] | None:
         async with self.engine.connect() as connection:
