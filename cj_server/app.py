@@ -27,6 +27,7 @@ from service_core.settings import default_sqlite_url
 SERVER_NAME = "cj_server"
 ERROR_DOMAIN = "cj.huleedu.dev"
 MIGRATIONS = Path(__file__).parent / "migrations"
+PRUNE_INTERVAL_SECONDS = 60.0
 CJ_SERVICE = cj_assessment_service_pb2.DESCRIPTOR.services_by_name["CjAssessmentService"].full_name
 add_servicer = cj_assessment_service_pb2_grpc.add_CjAssessmentServiceServicer_to_server
 log = logging.getLogger("cj_server")
@@ -48,6 +49,8 @@ class CjApp:
         self.outbox = OutboxRelay(self.store, settings, self.metrics, clock)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self.clock = clock
+        self._next_prune_at = 0.0
 
     async def start(self) -> None:
         await self.database.open()
@@ -67,8 +70,19 @@ class CjApp:
             if not self._stop.is_set():
                 try:
                     await self.runner.sweep()
+                    await self._prune()
                 except Exception:  # the next sweep tries again
                     log.exception("sweep failed")
+
+    async def _prune(self) -> None:
+        """Retention (CJ_RETENTION_SECONDS), at most once a minute."""
+        now = self.clock()
+        if now < self._next_prune_at:
+            return
+        self._next_prune_at = now + PRUNE_INTERVAL_SECONDS
+        pruned_events, pruned_outbox = await self.store.prune(now - self.settings.retention_seconds)
+        if pruned_events or pruned_outbox:
+            log.info("pruned %d events and %d delivered outbox rows past retention", pruned_events, pruned_outbox)
 
     async def stop(self) -> None:
         self._stop.set()

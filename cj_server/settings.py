@@ -51,6 +51,9 @@ class CjSettings(ServerSettings):
     blas_threads: int = Field(default=1, ge=1)
     held_out_share: float = Field(default=0.1, ge=0, lt=1)
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    # Judgement and progress events of assessments that ended this long ago, and outbox rows
+    # delivered this long ago, are deleted (results, final events and comparisons stay).
+    retention_seconds: float = Field(default=3 * 24 * 3600, gt=0)
     outbox_interval_seconds: float = Field(default=1.0, gt=0)
     stream_poll_seconds: float = Field(default=0.5, gt=0)
     # Characters of the student prompt, instructions, rubric and system prompt, each.

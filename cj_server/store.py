@@ -546,6 +546,43 @@ class CjStore(TransactionalStore):
                 )
             )
 
+    # ---- retention -----------------------------------------------------------------------
+
+    async def prune(self, cutoff: float, limit: int = 10_000) -> tuple[int, int]:
+        """Retention: the non-final events of assessments that ended before `cutoff` and outbox
+        rows delivered before it, at most `limit` of each per call; (events, outbox rows) deleted."""
+        async with self.transaction() as connection:
+            ended = (
+                sa.select(assessments.c.assessment_id)
+                .where(assessments.c.ended_at.is_not(None), assessments.c.ended_at < cutoff)
+                .scalar_subquery()
+            )
+            doomed = (
+                sa.select(events.c.assessment_id, events.c.sequence)
+                .where(events.c.assessment_id.in_(ended), events.c.final.is_(False))
+                .limit(limit)
+            )
+            keys = (await connection.execute(doomed)).all()
+            for assessment_id in {key.assessment_id for key in keys}:
+                sequences = [key.sequence for key in keys if key.assessment_id == assessment_id]
+                await connection.execute(
+                    sa.delete(events).where(events.c.assessment_id == assessment_id, events.c.sequence.in_(sequences))
+                )
+            delivered = (
+                (
+                    await connection.execute(
+                        sa.select(outbox.c.outbox_id)
+                        .where(outbox.c.delivered_at.is_not(None), outbox.c.delivered_at < cutoff)
+                        .limit(limit)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if delivered:
+                await connection.execute(sa.delete(outbox).where(outbox.c.outbox_id.in_(delivered)))
+        return len(keys), len(delivered)
+
     # ---- anchors -------------------------------------------------------------------------
 
     async def create_anchor(self, row: dict[str, Any]) -> dict[str, Any]:

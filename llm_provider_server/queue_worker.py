@@ -51,6 +51,7 @@ class Claim(StrEnum):
 # How long the dispatcher and the writer wait for company: a few milliseconds, nothing beside a
 # provider call's seconds, but enough for calls that finish together to share one transaction.
 CLAIM_LINGER_SECONDS = 0.002
+PRUNE_INTERVAL_SECONDS = 60.0
 
 
 # The seeds' `result` label values, so dashboards built for them keep working.
@@ -96,6 +97,7 @@ class QueueWorker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._running = False
+        self._next_prune_at = 0.0
         self._tasks: set[asyncio.Task] = set()
         self._in_flight: Counter[tuple[Provider, str]] = Counter()
         self._loops: list[asyncio.Task] = []
@@ -366,6 +368,16 @@ class QueueWorker:
 
     # ---- maintenance ---------------------------------------------------------------------
 
+    async def _prune(self, now: float) -> None:
+        """Retention: acknowledged results older than LPS_RETENTION_SECONDS go, a bounded round
+        at a time, at most once a minute (and at once while a round came back full)."""
+        if now < self._next_prune_at:
+            return
+        pruned = await self.store.prune_acknowledged(now - self.settings.retention_seconds)
+        self._next_prune_at = now if pruned >= 1000 else now + PRUNE_INTERVAL_SECONDS
+        if pruned:
+            log.info("pruned %d acknowledged results past the retention period", pruned)
+
     async def _maintain(self) -> None:
         while self._running:
             now = self.clock()
@@ -377,5 +389,6 @@ class QueueWorker:
                 self._wake.set()
             for state, count in (await self.store.queue_depth()).items():
                 self.metrics.queue_depth.labels(state).set(count)
+            await self._prune(now)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.settings.sweep_interval_seconds)

@@ -96,6 +96,9 @@ class LpsSettings(ServerSettings):
     batch_poll_interval_seconds: float = Field(default=1.0, gt=0)
     idle_poll_seconds: float = Field(default=0.25, gt=0)
     sweep_interval_seconds: float = Field(default=1.0, gt=0)
+    # Acknowledged results (with their finished requests) are deleted this long after the ack; a
+    # request id is remembered as long, so a repeat within it still gets the original.
+    retention_seconds: float = Field(default=3 * 24 * 3600, gt=0)
     max_essay_chars: int = Field(default=100_000, ge=100)
 
     # --- result delivery

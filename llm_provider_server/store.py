@@ -692,6 +692,31 @@ class LpsStore(TransactionalStore):
             result=result_from_json(row.result_json, row.sequence) if row.result_json else None,
         )
 
+    async def prune_acknowledged(self, cutoff: float, limit: int = 1000) -> int:
+        """Delete up to `limit` results acknowledged before `cutoff`, with their (finished)
+        requests; the number deleted. Bounded, so one round never holds the database long."""
+        async with self.transaction() as connection:
+            ids = (
+                (
+                    await connection.execute(
+                        sa.select(results_table.c.request_id)
+                        .where(results_table.c.acked_at.is_not(None), results_table.c.acked_at < cutoff)
+                        .limit(limit)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not ids:
+                return 0
+            await connection.execute(
+                sa.delete(requests_table).where(
+                    requests_table.c.request_id.in_(ids), requests_table.c.status.not_in(ACTIVE)
+                )
+            )
+            await connection.execute(sa.delete(results_table).where(results_table.c.request_id.in_(ids)))
+        return len(ids)
+
     async def queue_depth(self) -> dict[str, int]:
         r = requests_table.c
         async with self.engine.connect() as connection:
