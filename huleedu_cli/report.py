@@ -83,38 +83,30 @@ class Figure:
 
 
 def reliability_figures(reliability: assessment_pb2.Reliability) -> list[Figure]:
-    """The figures to show, the one to trust first. A proto with `estimate` (and its bounds) leads with it."""
-    figures = []
-    fields = reliability.DESCRIPTOR.fields_by_name
-    if "estimate" in fields and getattr(reliability, "estimate", 0.0):
-        interval = None
-        if "estimate_lower" in fields and "estimate_upper" in fields:
-            interval = (reliability.estimate_lower, reliability.estimate_upper)  # type: ignore[attr-defined]
-        figures.append(
-            Figure(
-                "reliability estimate",
-                reliability.estimate,  # type: ignore[attr-defined]
-                "the CJ server's estimate of how well the ranking would repeat, corrected for adaptive pairing",
-                interval,
-            )
-        )
-    figures.append(
+    """The figures to show, the one to trust first: the CJ server's honest estimate (the figure
+    its stop compares with the target), then split-half and SSR, labelled for what they are."""
+    return [
+        Figure(
+            "honest estimate",
+            reliability.estimate,
+            "how well the ranking would repeat with another set of judgements, measured on comparisons "
+            "chosen at random and held out from the adaptive pairing, so the pairing cannot inflate it",
+            (reliability.estimate_lower, reliability.estimate_upper),
+        ),
         Figure(
             "split-half reliability",
             reliability.split_half_reliability,
             "the judgements split into two halves, each half scored on its own, and the two rankings compared "
-            "(Spearman-Brown corrected); adaptive pairing cannot inflate it",
-        )
-    )
-    figures.append(
+            "(Spearman-Brown corrected); each half's pairs were chosen knowing the other's outcomes, so it reads "
+            "too high when the judge is weak",
+        ),
         Figure(
             "scale separation reliability (SSR)",
             reliability.scale_separation_reliability,
             "how far apart the scores are compared with their uncertainty; adaptive pairing, which picks close "
             "pairs, makes it read too high, so it is shown for comparison only",
-        )
-    )
-    return figures
+        ),
+    ]
 
 
 def verdict(value: float) -> tuple[str, str]:

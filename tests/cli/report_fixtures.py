@@ -52,7 +52,12 @@ def swedish_result(n_students: int = 12, split_half: float = 0.82) -> assessment
         assessment="assessments/abc",
         essay_results=essays,
         reliability=assessment_pb2.Reliability(
-            split_half_reliability=split_half, scale_separation_reliability=0.93, mean_standard_error=0.45
+            estimate=split_half,
+            estimate_lower=max(0.0, split_half - 0.05),
+            estimate_upper=min(1.0, split_half + 0.03),
+            split_half_reliability=split_half,
+            scale_separation_reliability=0.93,
+            mean_standard_error=0.45,
         ),
         grade_scale_id="swedish_f_to_a",
         grades_projected=True,

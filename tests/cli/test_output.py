@@ -119,23 +119,24 @@ def test_in_a_log_one_line_each_time_the_share_done_moves_on():
 def test_exports_carry_names_probabilities_and_the_reliability():
     names = {"ann": "Ann Ødegaard"}
     graded = result()
-    graded.reliability.split_half_reliability, graded.reliability.scale_separation_reliability = 0.81, 0.93
+    graded.reliability.split_half_reliability, graded.reliability.scale_separation_reliability = 0.84, 0.93
+    graded.reliability.estimate = 0.81
     rows = list(csv.DictReader(io.StringIO(result_csv(graded, names))))
     assert [r["essay_name"] for r in rows] == ["Ann Ødegaard", "key-f"]
-    assert rows[0]["reliability"] == "0.8100" and rows[0]["reliability_measure"] == "split-half reliability"
+    assert rows[0]["reliability"] == "0.8100" and rows[0]["reliability_measure"] == "honest estimate"
     assert rows[0]["scale_separation_reliability"] == "0.9300"
     document = json.loads(result_json(graded, names))
     assert [e["essay_name"] for e in document["essay_results"]] == ["Ann Ødegaard", "key-f"]
-    assert document["reliability"]["split_half_reliability"] == 0.81
+    assert document["reliability"]["estimate"] == 0.81
     assert [p["grade"] for p in document["essay_results"][0]["grade_projection"]["probabilities"]] == ["F", "A"]
 
 
 def test_table_shows_names_and_warns_when_reliability_is_too_low_for_grades():
     low = result()
-    low.reliability.split_half_reliability = 0.13
+    low.reliability.estimate = 0.13
     table = result_table(low, {"ann": "Ann Ødegaard"})
     assert "Ann Ødegaard" in table and "warning: Too low for grades" in table
-    low.reliability.split_half_reliability = 0.95
+    low.reliability.estimate = 0.95
     assert "warning" not in result_table(low)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 from huleedu.cj.v1 import assessment_pb2
 
@@ -62,8 +61,10 @@ def test_each_essays_judgements_and_justifications_are_expandable_and_escaped():
 def test_reliability_is_explained_with_the_honest_figure_first():
     page = render()
     verdict = page[page.index('id="reliability-verdict"') :]
-    assert verdict.index("Reliability 0.82") < verdict.index("split-half") < verdict.index("scale separation")
-    assert "adaptive pairing cannot inflate it" in page and "Good enough for low-stakes use" in page
+    assert verdict.index("Reliability 0.82") < verdict.index("honest estimate") < verdict.index("split-half")
+    assert verdict.index("split-half") < verdict.index("scale separation")
+    assert "the pairing cannot inflate it" in page and "reads too high when the judge is weak" in page
+    assert "Good enough for low-stakes use" in page
 
 
 def test_low_reliability_shows_a_visible_warning():
@@ -105,19 +106,18 @@ def test_without_anchors_the_report_says_why_there_are_no_grades():
     assert "No grades: no anchors: scores and ranks only" in page and "<th>P(A)</th>" not in page
 
 
-def test_a_reliability_estimate_field_leads_once_the_proto_has_one():
-    now = report.reliability_figures(assessment_pb2.Reliability(split_half_reliability=0.7))
-    expected = ["split-half reliability", "scale separation reliability (SSR)"]
-    assert [f.label for f in now][-2:] == expected
-    fields = {name: None for name in ("estimate", "estimate_lower", "estimate_upper", "split_half_reliability")}
-    future = SimpleNamespace(
-        DESCRIPTOR=SimpleNamespace(fields_by_name=fields),
+def test_the_honest_estimate_leads_with_its_interval():
+    reliability = assessment_pb2.Reliability(
         estimate=0.78,
         estimate_lower=0.7,
         estimate_upper=0.85,
         split_half_reliability=0.8,
         scale_separation_reliability=0.9,
     )
-    figures = report.reliability_figures(future)
-    assert [f.label for f in figures] == ["reliability estimate", *expected]
+    figures = report.reliability_figures(reliability)
+    assert [f.label for f in figures] == [
+        "honest estimate",
+        "split-half reliability",
+        "scale separation reliability (SSR)",
+    ]
     assert (figures[0].value, figures[0].interval) == (0.78, (0.7, 0.85))

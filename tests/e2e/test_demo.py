@@ -24,7 +24,7 @@ def test_demo_assesses_the_sample_essays_end_to_end(tmp_path):
     for module in ("llm_provider_server", "ras_server", "cj_server"):
         assert f"{module}" in out and "health: SERVING" in out
     assert "demo finished" in out and "CLIENT_STATUS_COMPLETED_SUCCESSFULLY" in out
-    assert "anchor, known grade A" in out and "reliability: split-half" in out
+    assert "anchor, known grade A" in out and "reliability: honest estimate" in out
     samples = json.loads((ROOT / "stack" / "sample_essays.json").read_text(encoding="utf-8"))
     students = sorted(e["name"] for e in samples["essays"])
     rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit() and line.endswith("student")]
