@@ -64,8 +64,10 @@ Over seeds, at N = 60 and 15 comparisons per essay (estimate - truth): the maxim
 itself is unbiased at sigma = 2 (mean -0.006) but overstates a weak judge in single
 runs (sigma = 1: +0.05 to +0.07 in 3 of 8); 0.25 below it, the mean is -0.02 at sigma =
 2 and no run overstated by more than +0.025 at sigma = 1 or 2; the 68% end (0.5, the
-previous choice) is -0.03 at sigma = 2 and makes the stop fire about one comparison per
-essay later again. The 95% `lower` is reported, not stopped on: 0.05-0.1 below the
+previous choice) is -0.03 at sigma = 2 and the stop fires later. Selected by the stop
+(it fires where the estimate first looks high), it still overstated by +0.053 and
++0.059 in 2 of 78 target stops of the bench grid (docs/benchmarks.md), truths 0.857
+and 0.853 against 0.90. The 95% `lower` is reported, not stopped on: 0.05-0.1 below the
 truth at sigma = 2, a stop on it (with a split-half check, before) fired 5-10
 comparisons per essay after the truth crossed the target.
 
