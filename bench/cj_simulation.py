@@ -17,8 +17,9 @@ essays:
 For each policy and k (comparisons per essay, each comparison counting for both of
 its essays) it reports, over the repetitions, the mean true reliability, its minimum,
 the estimates (SSR, split-half) and the first k where the mean true reliability
-reaches 0.90. With `--stop` it also runs the adaptive engine with its stopping rule
-at the server's default target and reports where it stopped and the truth there.
+reaches 0.90. With `--stop` it also runs the adaptive engine with its stopping rule at the
+server's default target and reports where it stopped and the truth there; `--stop-grid
+"N,sigma,bias;..."` does only that, over the given cells, one line per run.
 
 Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/cj_simulation.py --essays 100 --reps 10
 """
@@ -72,6 +73,8 @@ class Curve:
     stopped_at: float | None = None
     true_at_stop: float | None = None
     reported_at_stop: float | None = None
+    stop_reason: str = ""
+    trace: list[tuple[float, float]] = field(default_factory=list)  # (k, true reliability of the step's fit)
     outcomes: list = field(default_factory=list)
 
 
@@ -123,6 +126,9 @@ def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: 
         )
         planned = step(state, config)
         scores = planned.fit.scores if planned.fit is not None else None
+        if target is not None and planned.fit is not None:
+            truth = float(np.corrcoef(planned.fit.scores, quality)[0, 1] ** 2)
+            curve.trace.append((2 * len(outcomes) / n, truth))
         prior = planned.honest.prior_variance if planned.honest.available else prior
         honest = planned.honest if planned.honest.available else honest
         if planned.decision.action in (Action.FINALIZE, Action.FAIL):
@@ -130,6 +136,7 @@ def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: 
                 curve.stopped_at = 2 * len(outcomes) / n
                 curve.true_at_stop = float(np.corrcoef(planned.fit.scores, quality)[0, 1] ** 2)
                 curve.reported_at_stop = planned.reliability
+                curve.stop_reason = planned.decision.stop_reason.value
             return curve
         if planned.wave:
             waves += 1
@@ -139,7 +146,7 @@ def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: 
         while in_flight:
             now, a, b = heapq.heappop(in_flight)
             outcomes.append((a, b, judge(a, b)))
-            if 2 * len(outcomes) >= next_k * n:
+            if target is None and 2 * len(outcomes) >= next_k * n:
                 pending = [(x, y) for _, x, y in in_flight]
                 changes = {"succeeded": list(outcomes), "pending": pending, "warm_honest": None}
                 snapshot = State(**{**state.__dict__, **changes})
@@ -245,6 +252,23 @@ def quadratic_kappa(a: np.ndarray, b: np.ndarray, categories: int) -> float:
     return float(1 - (weights * observed).sum() / (weights * expected).sum())
 
 
+def stop_grid(cells: str, reps: int, k_max: int, target: float, config: EngineConfig) -> None:
+    """The stopping rule over a grid of judges: per run, where it stopped and why, the truth there, the
+    reported estimate it stopped on, and where the truth of the engine's fit first reached the target."""
+    print("N    sigma bias  seed reason              k_stop true   reported k_truth_crossed")
+    for cell in cells.split(";"):
+        n, sigma, bias = (float(x) for x in cell.split(","))
+        for rep in range(reps):
+            judge = Judge([f"Simulated essay {rep}-{i}." for i in range(int(n))], sigma, bias)
+            curve = adaptive(judge, k_max, rep, config, target)
+            crossed = next((f"{k:.2f}" for k, truth in curve.trace if truth >= target), "-")
+            print(
+                f"{int(n):<4d} {sigma:<5.1f} {bias:<5.1f} {rep:<4d} {curve.stop_reason:19s} {curve.stopped_at:6.2f} "
+                f"{curve.true_at_stop:.3f}  {curve.reported_at_stop:.3f}    {crossed}",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--essays", type=int, default=100)
@@ -254,10 +278,14 @@ def main() -> None:
     parser.add_argument("--bias", type=float, default=0.0)
     parser.add_argument("--policies", default="adaptive,random,reference")
     parser.add_argument("--stop", action="store_true", help="also run the engine with its stopping rule")
+    parser.add_argument("--stop-grid", default="", help='cells "N,sigma,bias;...": the stopping rule per run')
     parser.add_argument("--grades", type=int, default=0, help="anchors per grade: run the grading benchmark instead")
     args = parser.parse_args()
     settings = CjSettings()
     config = config_from_settings(settings)
+    if args.stop_grid:
+        stop_grid(args.stop_grid, args.reps, args.k_max, settings.default_target_reliability, config)
+        return
     if args.grades:
         rows = [grades(args.essays, args.grades, args.k_max, rep, args.sigma, config) for rep in range(args.reps)]
         kappa, brier, calibration = (np.array(col) for col in zip(*rows, strict=True))

@@ -22,7 +22,13 @@ The honest reliability (held_out.py) costs a small search of fits. The runtime p
 the previous step's `Step.honest` back as `State.warm_honest` (and its prior variance
 as `warm_prior`, its scores as `warm_start`); the estimate is then reused until the
 judgements grew by `honest_refresh` (5%) and by n / 2 (one comparison per essay), so
-its cost per judgement is bounded; a FINALIZE always re-estimates for the result.
+its cost per judgement is bounded. Once the estimate is within `near_target` (0.05) of
+the target it is remade every n / 8 judgements (an eighth of a comparison per essay), so
+the stop lags the data by at most that. A FINALIZE always re-estimates for the result.
+
+The stop compares `honest.estimate` (the figure the result reports first, and the
+progress shows) with the target; `Step.reliability` is that figure. Split-half is
+computed for the result at FINALIZE and never stopped on.
 Without `warm_honest` every step re-estimates (correct, slower).
 
 BLAS threads. The dense paths (covariance below the fit's dense threshold) call
@@ -42,7 +48,7 @@ from threadpoolctl import threadpool_limits
 from cj_server.domain.bradley_terry import DENSE_MAX, Comparisons, Fit, fit
 from cj_server.domain.held_out import NOT_AVAILABLE, HonestReliability, ProbeSchedule, estimate
 from cj_server.domain.pairing import AskedPairs, PairingState, next_wave, orient
-from cj_server.domain.reliability import scale_separation_reliability, split_half_lower_bound
+from cj_server.domain.reliability import scale_separation_reliability, split_half_reliability
 from cj_server.domain.stopping import Action, Decision, Progress, StoppingPolicy, StopReason
 
 
@@ -61,6 +67,8 @@ class EngineConfig:
     dense_max: int = DENSE_MAX
     held_out_share: float = 0.1  # share of comparisons drawn from the random probe schedule (held_out.py)
     honest_refresh: float = 0.05  # re-estimate once the judgements grew by this share, and by n / 2 at least
+    near_target: float = 0.05  # ... but within this of the target, once they grew by n * near_target_refresh
+    near_target_refresh: float = 0.125  # (an eighth of a comparison per essay: the stop lags by at most that)
 
 
 class EngineSettings(Protocol):
@@ -112,7 +120,7 @@ class Step:
     fit: Fit | None
     ssr: float
     split_half: float  # computed when the decision is FINALIZE (0 otherwise)
-    reliability: float = 0.0  # the figure the stop compared with the target (honest.lower)
+    reliability: float = 0.0  # the figure the stop compared with the target: honest.estimate, as reported
     honest: HonestReliability = NOT_AVAILABLE
 
 
@@ -173,7 +181,7 @@ def assess(state: State, config: EngineConfig, schedule: ProbeSchedule) -> tuple
         return None, NOT_AVAILABLE
     may_stop = 2 * len(state.succeeded) >= config.policy.min_rounds * state.n_items
     cached = state.warm_honest
-    growth = max(config.honest_refresh * cached.judged, state.n_items / 2) if cached is not None else 0.0
+    growth = _refresh_growth(state, config, cached) if cached is not None else 0.0
     if cached is not None and cached.available and len(state.succeeded) < cached.judged + growth:
         # fresh enough: the previous estimate, and the fit at its prior scale (cost bounded per judgement)
         return fit_state(State(**{**state.__dict__, "warm_prior": cached.prior_variance}), config), cached
@@ -194,6 +202,14 @@ def assess(state: State, config: EngineConfig, schedule: ProbeSchedule) -> tuple
     return fit_state(state, config), NOT_AVAILABLE
 
 
+def _refresh_growth(state: State, config: EngineConfig, cached: HonestReliability) -> float:
+    """Judgements to add before the honest estimate is made again: 5% and half a comparison per essay
+    in general, an eighth of one per essay once the estimate is near the target (so the stop is timely)."""
+    if cached.estimate >= state.target_reliability - config.near_target:
+        return max(1.0, config.near_target_refresh * state.n_items)
+    return max(config.honest_refresh * cached.judged, state.n_items / 2)
+
+
 def step(state: State, config: EngineConfig) -> Step:
     limit_blas_threads(config.blas_threads)
     rng = np.random.default_rng([state.seed, state.waves, state.attempts])
@@ -211,10 +227,6 @@ def step(state: State, config: EngineConfig) -> Step:
     if not state.single_wave:
         room = min(room, window(state.n_items, config) - len(state.pending))
     all_asked = asked.all_asked()
-    split: float | None = None
-    enough = 2 * len(state.succeeded) >= config.policy.min_rounds * state.n_items
-    if honest.available and honest.lower >= state.target_reliability and enough and current is not None:
-        honest, split = _cross_checked(state, config, current, honest, rng)
     progress = Progress(
         n_items=state.n_items,
         budget=state.budget,
@@ -225,7 +237,7 @@ def step(state: State, config: EngineConfig) -> Step:
         retryable=len(retry),
         informative_pairs_left=not all_asked,
         all_pairs_judged=all_asked,
-        reliability=honest.lower if honest.available else 0.0,
+        reliability=honest.estimate if honest.available else 0.0,
         target_reliability=state.target_reliability,
         single_wave=state.single_wave,
         waves=state.waves,
@@ -238,29 +250,21 @@ def step(state: State, config: EngineConfig) -> Step:
         wave = _wave(state, pairing, schedule, rng, retry, room, config)
         if not wave:
             decision = _nothing_to_send(progress)
+    split = 0.0
     if decision.action is Action.FINALIZE and current is not None:
         if state.warm_honest is not None and honest is state.warm_honest:  # the result gets a fresh estimate
             current, honest = assess(State(**{**state.__dict__, "warm_honest": None}), config, schedule)
-            split = None
-        if split is None:
-            honest, split = _cross_checked(state, config, current, honest, rng)
-    return Step(decision, wave, current, ssr, split or 0.0, progress.reliability, honest)
+        split = _split_half(state, config, current, rng)
+    return Step(decision, wave, current, ssr, split, progress.reliability, honest)
 
 
-def _cross_checked(
-    state: State, config: EngineConfig, current: Fit, honest: HonestReliability, rng
-) -> tuple[HonestReliability, float]:
-    """Split-half (mean, for the result) and the honest estimate with its lower bound no higher than
-    split-half's (mean - one standard error over the splits). The stop fires only when both estimates,
-    which fail in different ways (the held-out scale from few probes; the halves sharing an adaptive
-    design), reach the target. Computed where the stop may fire, and for the result."""
+def _split_half(state: State, config: EngineConfig, current: Fit, rng) -> float:
+    """Split-half (mean over the splits), for the result only: it is reported, labelled, and never
+    stopped on (each half's pairs were chosen from the other half's outcomes, so it overstates)."""
     comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
-    mean, lower = split_half_lower_bound(
+    return split_half_reliability(
         comparisons, rng, alpha=current.alpha, splits=config.split_half_splits, start=current.scores
     )
-    if honest.available and lower < honest.lower:
-        honest = replace(honest, lower=lower)
-    return honest, mean
 
 
 def _wave(state: State, pairing: PairingState, schedule: ProbeSchedule, rng, retry, room: int, config: EngineConfig):

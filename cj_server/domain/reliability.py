@@ -60,18 +60,3 @@ def split_half_reliability(
     start: np.ndarray | None = None,
 ) -> float:
     return float(np.mean(split_half_estimates(comparisons, rng, alpha=alpha, splits=splits, start=start)))
-
-
-def split_half_lower_bound(
-    comparisons: Comparisons,
-    rng: np.random.Generator,
-    *,
-    alpha: float,
-    splits: int = 8,
-    start: np.ndarray | None = None,
-) -> tuple[float, float]:
-    """(mean, mean - one standard error) over `splits` random splits."""
-    estimates = split_half_estimates(comparisons, rng, alpha=alpha, splits=splits, start=start)
-    mean = float(np.mean(estimates))
-    spread = float(np.std(estimates, ddof=1) / np.sqrt(len(estimates))) if len(estimates) > 1 else 0.0
-    return mean, max(0.0, mean - spread)

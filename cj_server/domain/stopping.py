@@ -7,7 +7,8 @@ ones are submitted while others are outstanding. Rules, in order:
    least `min_failures_to_fail` failures -> FAIL.
 2. provider_batch_api (one batch is the whole assessment): its judgements outstanding
    -> WAIT; the batch answered -> FINALIZE (budget spent).
-3. A reason to stop: the honest reliability's lower bound reached the target with at least
+3. A reason to stop: the honest reliability estimate (`Reliability.estimate`, exactly the
+   figure the result and the progress report; held_out.py) reached the target with at least
    `min_rounds` judgements per essay (target reliability), the budget of attempts is
    spent (budget spent), or no failed pair may be retried and no informative pair is
    left (every pair judged / no informative pair left). With judgements still in
@@ -49,7 +50,7 @@ class Progress:
     retryable: int  # failed pairs that may still be tried again
     informative_pairs_left: bool
     all_pairs_judged: bool
-    reliability: float  # the figure the stop compares with the target: the honest estimate's lower bound
+    reliability: float  # the figure the stop compares with the target: the reported honest estimate
     target_reliability: float
     single_wave: bool  # provider_batch_api
     waves: int
@@ -95,7 +96,7 @@ class StoppingPolicy:
         if p.reliability >= p.target_reliability and enough_rounds:
             return (
                 StopReason.TARGET_RELIABILITY,
-                f"reliability (lower bound) {p.reliability:.3f} reached the target {p.target_reliability:.3f}",
+                f"reliability (honest estimate) {p.reliability:.3f} reached the target {p.target_reliability:.3f}",
             )
         if p.attempts >= p.budget:
             return StopReason.BUDGET_SPENT, f"the budget of {p.budget} attempts is spent"

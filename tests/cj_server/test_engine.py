@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cj_server.domain.engine import EngineConfig, State, config_from_settings, step, window, worth_stepping
-from cj_server.domain.stopping import Action
+from cj_server.domain.stopping import Action, StopReason
 from cj_server.settings import CjSettings
 
 
@@ -160,3 +160,33 @@ def test_the_honest_estimate_is_reused_until_judgements_grow():
     stale = State(**{**base.__dict__, "warm_honest": replace(honest, judged=len(outcomes) // 2)})
     recomputed = step(stale, config).honest
     assert recomputed is not honest and recomputed.judged == len(outcomes)
+
+
+def test_the_stop_compares_the_reported_estimate_with_the_target():
+    """Step.reliability is Step.honest.estimate (what the result and the progress report), and the target
+    stop fires exactly when it reaches the target: no unreported figure takes part."""
+    from tests.cj_server.test_held_out import run
+
+    _truth, _honest, _schedule, outcomes = run(40, 2.0, 10, 2)
+    base = fresh(40, budget=1000, succeeded=outcomes, attempts=len(outcomes), waves=12)
+    estimate = step(base, EngineConfig()).honest.estimate
+    for target, fires in ((estimate, True), (estimate + 1e-6, False)):
+        result = step(State(**{**base.__dict__, "target_reliability": target}), EngineConfig())
+        assert result.honest.available and result.reliability == result.honest.estimate == estimate
+        assert (result.decision.stop_reason is StopReason.TARGET_RELIABILITY) is fires
+        assert result.honest.lower <= result.honest.estimate <= result.honest.upper
+
+
+def test_the_estimate_is_refreshed_sooner_near_the_target():
+    """Far from the target the estimate waits for half a comparison per essay; near it, for an eighth,
+    so the stop lags the data by at most that."""
+    from tests.cj_server.test_held_out import run
+
+    _truth, honest, _schedule, outcomes = run(40, 2.0, 10, 2)
+    config = EngineConfig()
+    cached = replace(honest, judged=len(outcomes) - 8)  # 8 new judgements: more than 40 / 8, fewer than 40 / 2
+    base = fresh(40, budget=1000, succeeded=outcomes, attempts=len(outcomes), waves=12, warm_honest=cached)
+    far = State(**{**base.__dict__, "target_reliability": cached.estimate + 0.2})
+    assert step(far, config).honest is cached
+    near = State(**{**base.__dict__, "target_reliability": cached.estimate + 0.01})
+    assert step(near, config).honest is not cached

@@ -80,13 +80,14 @@ def test_no_estimate_without_enough_probes():
 
 @pytest.mark.parametrize("sigma", [1.0, 2.0, 3.0])
 def test_estimate_is_honest_on_a_fixed_seed_grid(sigma):
-    """Across seeds the conservative estimate is close to the truth on average and its lower bound is never
-    clearly above it: adaptive pairing does not inflate it (split-half and SSR are checked beside it)."""
+    """Across seeds the estimate (the figure the stop compares with the target) is close to the truth on
+    average and never more than 0.05 above it in a run (issue 9 item 1); its 95% lower bound is never
+    clearly above it: adaptive pairing does not inflate them."""
     errors, lower_errors = [], []
     for seed in range(4):
         truth, honest, _schedule, _ = run(60, sigma, 15, seed)
         errors.append(honest.estimate - truth)
         lower_errors.append(honest.lower - truth)
     assert np.mean(errors) < 0.03  # on average it does not overstate (with a weak judge it understates)
-    assert max(errors) < 0.10
+    assert max(errors) < 0.05
     assert max(lower_errors) < 0.03

@@ -86,3 +86,11 @@ def test_decision_is_total(
         assert decision.stop_reason is not StopReason.NONE and succeeded > 0 and pending == 0
     if decision.action is Action.SUBMIT and pending > 0:
         assert room > 0 and not single and attempts < 50
+
+
+def test_the_target_stop_compares_exactly_the_reported_figure():
+    """Progress.reliability is the reported honest estimate; the stop fires at it and not a hair below."""
+    assert decide(reliability=0.9).stop_reason is StopReason.TARGET_RELIABILITY
+    assert decide(reliability=0.8999).action is Action.SUBMIT
+    assert decide(reliability=0.95, succeeded=9).action is Action.SUBMIT  # fewer than min_rounds per essay
+    assert "0.900" in decide(reliability=0.9).reason
