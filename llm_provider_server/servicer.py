@@ -96,7 +96,7 @@ class BatchJobServicer(batch_job_service_pb2_grpc.BatchJobServiceServicer):
                 raise InvalidArgument(FieldViolation("provider", f"unknown value {request.provider}"))
             provider = PROVIDER_FROM_PROTO[request.provider].value
         after = keyset_after(request.page_token)
-        jobs = await self.service.jobs.list(limit=size + 1, after=after, states=states, provider=provider)
+        jobs = await self.service.jobs.list_jobs(limit=size + 1, after=after, states=states, provider=provider)
         next_token = ""
         if len(jobs) > size:
             jobs = jobs[:size]

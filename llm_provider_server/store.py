@@ -987,7 +987,7 @@ class BatchJobStore:
             row = (await connection.execute(sa.select(jobs_table).where(jobs_table.c.request_id == request_id))).first()
         return job_from_row(row) if row else None
 
-    async def list(
+    async def list_jobs(
         self, *, limit: int, after: tuple[float, str] | None, states: Sequence[JobState], provider: str | None
     ) -> list[JobRecord]:
         j = jobs_table.c

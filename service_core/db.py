@@ -36,7 +36,7 @@ def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
