@@ -76,7 +76,10 @@ STATE_TO_PROTO = {
     RequestStatus.CANCELLED: comparison_pb2.Comparison.STATE_CANCELLED,
     RequestStatus.EXPIRED: comparison_pb2.Comparison.STATE_EXPIRED,
 }
-JOB_STATE_TO_PROTO = {state: batch_job_pb2.BatchJob.State.Value(f"STATE_{state.name}") for state in JobState}
+# getattr, not .Value(): the generated stubs type .Value() as a plain int, the attribute as the enum
+JOB_STATE_TO_PROTO: dict[JobState, batch_job_pb2.BatchJob.State] = {
+    state: getattr(batch_job_pb2.BatchJob.State, f"STATE_{state.name}") for state in JobState
+}
 JOB_STATE_FROM_PROTO = {v: k for k, v in JOB_STATE_TO_PROTO.items()}
 
 
@@ -197,7 +200,9 @@ def result_to_proto(result: ResultRecord) -> comparison_pb2.ComparisonResult:
         latency=duration(result.latency_seconds),
         provider=PROVIDER_TO_PROTO[result.provider],
         model=result.model,
-        processing_mode=PROCESSING_MODE_TO_PROTO.get(result.processing_mode, 0),
+        processing_mode=PROCESSING_MODE_TO_PROTO.get(
+            result.processing_mode, comparison_pb2.PROCESSING_MODE_UNSPECIFIED
+        ),
         prompt_sha256=result.prompt_sha256,
         prompt_template_version=result.template_version,
         metadata=result.metadata,

@@ -302,12 +302,12 @@ class QueueWorker:
             for a in batch
             if a.retry_at is not None and a.fallback is not None
         ]
-        for attempt in range(tries):
+        for try_number in range(tries):
             try:
                 recorded = await self.store.settle(self.worker_id, results, retries, self.clock())
             except Exception:
-                log.exception("recording %d outcomes failed (try %d of %d)", len(batch), attempt + 1, tries)
-                await asyncio.sleep(0.2 * (attempt + 1))
+                log.exception("recording %d outcomes failed (try %d of %d)", len(batch), try_number + 1, tries)
+                await asyncio.sleep(0.2 * (try_number + 1))
                 continue
             observe_results(self.metrics, recorded, self._mode_label(batch))
             break

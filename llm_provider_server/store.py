@@ -373,7 +373,7 @@ class LpsStore(TransactionalStore):
                 .returning(r.spec_json, r.provider, r.model, r.created_at, r.attempts, r.priority)
             )
         ).all()
-        rows.sort(key=lambda row: (-row.priority, row.created_at))
+        rows = sorted(rows, key=lambda row: (-row.priority, row.created_at))
         return [
             ClaimedRequest(
                 spec_from_json(row.spec_json), Provider(row.provider), row.model, row.created_at, row.attempts

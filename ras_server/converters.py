@@ -31,11 +31,18 @@ PHASE_STATUS_FROM_PROTO = {
 }
 PHASE_STATUS_TO_PROTO = {v: k for k, v in PHASE_STATUS_FROM_PROTO.items()}
 REPORTABLE = {PhaseStatus.STARTED, PhaseStatus.COMPLETED, PhaseStatus.FAILED, PhaseStatus.CANCELLED}
-STATE_TO_PROTO = {state: batch_pb2.BatchState.Value(f"BATCH_STATE_{state.name}") for state in BatchState}
-CLIENT_TO_PROTO = {status: batch_pb2.ClientStatus.Value(f"CLIENT_STATUS_{status.name}") for status in ClientStatus}
+# getattr, not .Value(): the generated stubs type .Value() as a plain int, the attribute as the enum
+STATE_TO_PROTO: dict[BatchState, batch_pb2.BatchState] = {
+    state: getattr(batch_pb2.BatchState, f"BATCH_STATE_{state.name}") for state in BatchState
+}
+CLIENT_TO_PROTO: dict[ClientStatus, batch_pb2.ClientStatus] = {
+    status: getattr(batch_pb2.ClientStatus, f"CLIENT_STATUS_{status.name}") for status in ClientStatus
+}
 CLIENT_FROM_PROTO = {v: k for k, v in CLIENT_TO_PROTO.items()}
 ERROR_BYTES = "b64:"
-ESSAY_STATE_TO_PROTO = {state: batch_pb2.EssayState.Value(f"ESSAY_STATE_{state.name}") for state in EssayState}
+ESSAY_STATE_TO_PROTO: dict[EssayState, batch_pb2.EssayState] = {
+    state: getattr(batch_pb2.EssayState, f"ESSAY_STATE_{state.name}") for state in EssayState
+}
 
 
 def _invalid(violations: list[FieldViolation]) -> None:
