@@ -86,7 +86,7 @@ def reliability_figures(reliability: assessment_pb2.Reliability) -> list[Figure]
     """The figures to show, the one to trust first. A proto with `estimate` (and its bounds) leads with it."""
     figures = []
     fields = reliability.DESCRIPTOR.fields_by_name
-    if "estimate" in fields and getattr(reliability, "estimate", 0.0):
+    if "estimate" in fields and getattr(reliability, "estimate", None):
         interval = None
         if "estimate_lower" in fields and "estimate_upper" in fields:
             interval = (reliability.estimate_lower, reliability.estimate_upper)  # type: ignore[attr-defined]
