@@ -20,6 +20,7 @@ from ras_server.domain.status import CLIENT_STATUS, BatchState, ClientStatus, Ph
 from service_core.errors import FieldViolation, InvalidArgument
 from service_core.paging import keyset_after
 from service_core.protos import timestamp
+from service_core.validation import enum_violation
 
 PHASE_STATUS_FROM_PROTO = {
     batch_pb2.PHASE_STATUS_PENDING: PhaseStatus.PENDING,
@@ -218,8 +219,8 @@ def filter_from_proto(request: pb.ListBatchesRequest) -> tuple[r.BatchFilter, tu
         violations += limits.text("owner", request.owner)
     states: list[BatchState] = []
     for i, value in enumerate(request.statuses):
-        if value not in CLIENT_FROM_PROTO:
-            violations.append(FieldViolation(f"statuses[{i}]", f"unknown client status {value}"))
+        if violation := enum_violation(CLIENT_FROM_PROTO, value, f"statuses[{i}]"):
+            violations.append(violation)
         else:
             states += states_for(CLIENT_FROM_PROTO[value])
     _invalid(violations)
