@@ -37,7 +37,7 @@ from llm_provider_server.domain.model import (
     TokenUsage,
     Winner,
 )
-from service_core.db import TransactionalStore
+from service_core.db import TransactionalStore, newest_first
 from service_core.errors import AlreadyExists, ResourceExhausted
 
 metadata = sa.MetaData()
@@ -991,10 +991,7 @@ class BatchJobStore:
         self, *, limit: int, after: tuple[float, str] | None, states: Sequence[JobState], provider: str | None
     ) -> list[JobRecord]:
         j = jobs_table.c
-        select = sa.select(jobs_table).order_by(j.created_at.desc(), j.job_id.desc()).limit(limit)
-        if after is not None:
-            older = sa.or_(j.created_at < after[0], sa.and_(j.created_at == after[0], j.job_id < after[1]))
-            select = select.where(older)
+        select = newest_first(sa.select(jobs_table), j.created_at, j.job_id, after).limit(limit)
         if states:
             select = select.where(j.state.in_([s.value for s in states]))
         if provider:
