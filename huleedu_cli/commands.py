@@ -37,13 +37,16 @@ PROVIDERS = {
 }
 
 
-def _lowercase_enum(enum, prefix: str) -> dict[str, int]:
+def _lowercase_enum(enum: Any, prefix: str) -> dict[str, Any]:
+    """Choice name -> value of a generated enum (the stubs type `.items()` values as plain ints)."""
     return {name.removeprefix(prefix).lower(): value for name, value in enum.items() if value}
 
 
-ASSESSMENT_STATES = _lowercase_enum(assessment_pb2.Assessment.State, "STATE_")
-CLIENT_STATUSES = _lowercase_enum(batch_pb2.ClientStatus, "CLIENT_STATUS_")
-BATCH_JOB_STATES = _lowercase_enum(batch_job_pb2.BatchJob.State, "STATE_")
+ASSESSMENT_STATES: dict[str, assessment_pb2.Assessment.State] = _lowercase_enum(
+    assessment_pb2.Assessment.State, "STATE_"
+)
+CLIENT_STATUSES: dict[str, batch_pb2.ClientStatus] = _lowercase_enum(batch_pb2.ClientStatus, "CLIENT_STATUS_")
+BATCH_JOB_STATES: dict[str, batch_job_pb2.BatchJob.State] = _lowercase_enum(batch_job_pb2.BatchJob.State, "STATE_")
 TRANSIENT_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 FINISHED_BATCH = {
     batch_pb2.CLIENT_STATUS_COMPLETED_SUCCESSFULLY,
@@ -57,7 +60,8 @@ RECONNECTS = 5  # a following client rides out this many dropped streams in a ro
 def violations(error: grpc.aio.AioRpcError) -> list[str]:
     """The field violations and error reason a server put in the rich status, one line each."""
     try:
-        status = rpc_status.from_call(error)
+        # the stubs type from_call for grpc.Call only; an AioRpcError carries the same code and trailers
+        status = rpc_status.from_call(error)  # type: ignore[arg-type]
     except ValueError:
         return []
     lines = []
@@ -121,7 +125,9 @@ def build_create_request(args: argparse.Namespace, loaded: essay_files.EssaySet)
         request.llm_batching_mode = BATCHING[args.batching]
     if args.provider or args.model:
         request.llm_overrides.CopyFrom(
-            comparison_pb2.LlmOverrides(provider=PROVIDERS.get(args.provider or "", 0), model=args.model)
+            comparison_pb2.LlmOverrides(
+                provider=PROVIDERS.get(args.provider or "", comparison_pb2.PROVIDER_UNSPECIFIED), model=args.model
+            )
         )
     # The same essays and options give the same id, so a repeated submit returns the first assessment
     # (deterministic: the labels map would otherwise serialize in any order).

@@ -17,7 +17,7 @@ from huleedu.cj.v1 import assessment_pb2
 from huleedu.llm.v1 import batch_job_pb2, comparison_pb2
 from huleedu.results.v1 import batch_pb2
 from rich import box
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
@@ -69,7 +69,8 @@ def reliability_summary(result: assessment_pb2.AssessmentResult) -> str:
 def result_table(result: assessment_pb2.AssessmentResult, names: dict[str, str] | None = None, width: int = 100) -> str:
     names = names or {}
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for header, justify in (("rank", "right"), ("essay", "left"), ("score ± 95%", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (("rank", "right"), ("essay", "left"), ("score ± 95%", "right"))
+    for header, justify in columns:
         table.add_column(header, justify=justify, overflow="fold")
     table.add_column("grade")
     table.add_column("p", justify="right")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from matplotlib import font_manager, rc_context
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -83,8 +84,7 @@ def _text_width_in(renderer, text: str, size: float) -> float:
 
 def render_svg(essays: list[PlotEssay], cuts: list[float], grades: list[str]) -> str:
     """SVG of the essays (best first, top down) over the grade bands (`grades` lowest first, `cuts` between)."""
-    settings = {"svg.fonttype": "path", "svg.hashsalt": "huleedu-report", "font.size": 9, "font.family": FONT}
-    with rc_context(settings):
+    with rc_context({"svg.fonttype": "path", "svg.hashsalt": "huleedu-report", "font.size": 9, "font.family": FONT}):
         return _render(essays, cuts, grades)
 
 
@@ -191,7 +191,7 @@ def _draw_essays(axes, essays: list[PlotEssay], labels: list[str], named: bool) 
 
 
 def _legend(figure: Figure, essays: list[PlotEssay], banded: bool) -> None:
-    handles = [
+    handles: list[Artist] = [
         Line2D([], [], color=STUDENT, marker="o", markersize=4.5, label="student essay: score and 95% interval"),
     ]
     if any(e.is_anchor for e in essays):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import duration_pb2
@@ -13,6 +14,8 @@ from llm_provider_server.domain.batch_job import JobRecord, JobState, RequestCou
 from llm_provider_server.domain.manifest import ModelInfo
 from llm_provider_server.domain.mock_judge import PROFILES, MockConfig, latency_in_force
 from llm_provider_server.domain.model import (
+    BATCH_JOBS,
+    COMPARISONS,
     Acceptance,
     BatchingHint,
     ComparisonSpec,
@@ -25,10 +28,13 @@ from llm_provider_server.domain.model import (
     Winner,
 )
 from llm_provider_server.settings import LpsSettings
-from service_core.errors import FieldViolation, InvalidArgument, StatusBuilder, error_info
+from service_core.errors import FieldViolation, StatusBuilder, error_info
 from service_core.protos import timestamp
+from service_core.validation import enum_violation
 
 ERROR_DOMAIN = "llm.huleedu.dev"
+
+T = TypeVar("T")
 
 PROVIDER_TO_PROTO = {
     Provider.MOCK: comparison_pb2.PROVIDER_MOCK,
@@ -76,7 +82,10 @@ STATE_TO_PROTO = {
     RequestStatus.CANCELLED: comparison_pb2.Comparison.STATE_CANCELLED,
     RequestStatus.EXPIRED: comparison_pb2.Comparison.STATE_EXPIRED,
 }
-JOB_STATE_TO_PROTO = {state: batch_job_pb2.BatchJob.State.Value(f"STATE_{state.name}") for state in JobState}
+# getattr, not .Value(): the generated stubs type .Value() as a plain int, the attribute as the enum
+JOB_STATE_TO_PROTO: dict[JobState, batch_job_pb2.BatchJob.State] = {
+    state: getattr(batch_job_pb2.BatchJob.State, f"STATE_{state.name}") for state in JobState
+}
 JOB_STATE_FROM_PROTO = {v: k for k, v in JOB_STATE_TO_PROTO.items()}
 
 
@@ -87,29 +96,25 @@ def duration(seconds: float) -> duration_pb2.Duration:
 
 
 def comparison_name(request_id: str) -> str:
-    return f"comparisons/{request_id}"
+    return COMPARISONS.format(request_id)
 
 
 def request_id_from_name(name: str, field: str = "name") -> str:
-    prefix, _, request_id = name.partition("/")
-    if prefix != "comparisons" or not request_id:
-        raise InvalidArgument(FieldViolation(field, "must look like comparisons/{request_id}"))
-    return request_id
+    return COMPARISONS.parse(name, field)
 
 
 def job_id_from_name(name: str, field: str = "name") -> str:
-    prefix, _, job_id = name.partition("/")
-    if prefix != "batchJobs" or not job_id:
-        raise InvalidArgument(FieldViolation(field, "must look like batchJobs/{id}"))
-    return job_id
+    return BATCH_JOBS.parse(name, field)
 
 
 # ---- requests -----------------------------------------------------------------------------------
 
 
-def _enum(table: dict, value: int, field: str, violations: list[FieldViolation]):
-    if value not in table:
-        violations.append(FieldViolation(field, f"unknown value {value}"))
+def _enum(table: Mapping[Any, T], value: int, field: str, violations: list[FieldViolation]) -> T:
+    """The value `table` maps `value` to; an unknown one is collected as a violation (and a
+    placeholder returned, so every other field is still checked)."""
+    if violation := enum_violation(table, value, field):
+        violations.append(violation)
         return next(iter(table.values()))
     return table[value]
 
@@ -197,14 +202,16 @@ def result_to_proto(result: ResultRecord) -> comparison_pb2.ComparisonResult:
         latency=duration(result.latency_seconds),
         provider=PROVIDER_TO_PROTO[result.provider],
         model=result.model,
-        processing_mode=PROCESSING_MODE_TO_PROTO.get(result.processing_mode, 0),
+        processing_mode=PROCESSING_MODE_TO_PROTO.get(
+            result.processing_mode, comparison_pb2.PROCESSING_MODE_UNSPECIFIED
+        ),
         prompt_sha256=result.prompt_sha256,
         prompt_template_version=result.template_version,
         metadata=result.metadata,
         create_time=timestamp(result.created_at),
         complete_time=timestamp(result.completed_at),
         attempts=result.attempts,
-        batch_job=f"batchJobs/{result.batch_job_id}" if result.batch_job_id else "",
+        batch_job=BATCH_JOBS.format(result.batch_job_id) if result.batch_job_id else "",
         correlation_id=result.correlation_id,
         sequence=result.sequence,
     )
@@ -266,7 +273,7 @@ def job_to_proto(
     job: JobRecord, comparisons: Sequence[str] = (), parts: Sequence[VendorPart] = ()
 ) -> batch_job_pb2.BatchJob:
     message = batch_job_pb2.BatchJob(
-        name=f"batchJobs/{job.job_id}",
+        name=BATCH_JOBS.format(job.job_id),
         request_id=job.request_id or "",
         state=JOB_STATE_TO_PROTO[job.state],
         provider=PROVIDER_TO_PROTO[Provider(job.provider)],

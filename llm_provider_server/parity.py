@@ -117,12 +117,12 @@ async def run(
 async def own_server(profile: str) -> AsyncIterator[str]:
     """An LPS switched to `profile`: the LPS_* environment, that mock mode, a loopback port."""
     from llm_provider_server.app import LpsApp
-    from llm_provider_server.settings import LpsSettings
+    from llm_provider_server.settings import LpsSettings, MockMode
 
     with tempfile.TemporaryDirectory() as folder:
         settings = LpsSettings(
             use_mock_llm=True,
-            mock_mode=profile,
+            mock_mode=MockMode(profile),
             port=0,
             metrics_port=-1,
             database_url=os.environ.get("LPS_DATABASE_URL") or f"sqlite:///{Path(folder) / 'parity.db'}",

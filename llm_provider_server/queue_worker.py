@@ -37,6 +37,7 @@ from llm_provider_server.executor import Attempt, Executor
 from llm_provider_server.metrics import LpsMetrics
 from llm_provider_server.settings import LpsSettings, QueueProcessingMode
 from llm_provider_server.store import BatchJobStore, ClaimedRequest, LpsStore, Retry
+from service_core.retry import RetryPolicy
 
 log = logging.getLogger("llm_provider_server.queue")
 
@@ -52,6 +53,9 @@ class Claim(StrEnum):
 # provider call's seconds, but enough for calls that finish together to share one transaction.
 CLAIM_LINGER_SECONDS = 0.002
 PRUNE_INTERVAL_SECONDS = 60.0
+
+# recording finished attempts again after a database error: short, the claims are held meanwhile
+SETTLE_RETRY_POLICY = RetryPolicy("lps-settle", base_seconds=0.2, cap_seconds=2.0)
 
 
 # The seeds' `result` label values, so dashboards built for them keep working.
@@ -304,12 +308,12 @@ class QueueWorker:
             for a in batch
             if a.retry_at is not None and a.fallback is not None
         ]
-        for attempt in range(tries):
+        for try_number in range(tries):
             try:
                 recorded = await self.store.settle(self.worker_id, results, retries, self.clock())
             except Exception:
-                log.exception("recording %d outcomes failed (try %d of %d)", len(batch), attempt + 1, tries)
-                await asyncio.sleep(0.2 * (attempt + 1))
+                log.exception("recording %d outcomes failed (try %d of %d)", len(batch), try_number + 1, tries)
+                await asyncio.sleep(SETTLE_RETRY_POLICY.delay(try_number + 1))
                 continue
             observe_results(self.metrics, recorded, self._mode_label(batch))
             break

@@ -11,8 +11,16 @@ from dataclasses import replace
 
 from llm_provider_server.domain.batch_job import JobRecord, JobState
 from llm_provider_server.domain.manifest import Manifest
-from llm_provider_server.domain.model import Acceptance, ComparisonSpec, Provider, ResultRecord, StoredRequest
-from llm_provider_server.domain.validation import CONSUMER, Limits, validate_batch
+from llm_provider_server.domain.model import (
+    BATCH_JOBS,
+    COMPARISONS,
+    Acceptance,
+    ComparisonSpec,
+    Provider,
+    ResultRecord,
+    StoredRequest,
+)
+from llm_provider_server.domain.validation import Limits, consumer_violation, validate_batch
 from llm_provider_server.domain.vendor_limits import MAX_JOB_REQUESTS
 from llm_provider_server.settings import LpsSettings
 from llm_provider_server.store import BatchJobStore, LpsStore, NewRequest
@@ -103,9 +111,9 @@ class ComparisonService:
         stored = await self.store.get(request_id)
         if stored is None:
             raise NotFound(
-                f"comparisons/{request_id} does not exist",
+                f"{COMPARISONS.format(request_id)} does not exist",
                 reason="COMPARISON_NOT_FOUND",
-                metadata={"name": f"comparisons/{request_id}"},
+                metadata={"name": COMPARISONS.format(request_id)},
             )
         return stored
 
@@ -113,7 +121,7 @@ class ComparisonService:
         stored = await self.get(request_id)
         if stored.status.is_terminal:
             raise FailedPrecondition(
-                f"comparisons/{request_id} has already ended ({stored.status.value})",
+                f"{COMPARISONS.format(request_id)} has already ended ({stored.status.value})",
                 reason="COMPARISON_ENDED",
                 metadata={"state": stored.status.value},
             )
@@ -125,8 +133,8 @@ class ComparisonService:
     async def stream(
         self, consumer: str, after_sequence: int, lease_seconds: float, max_in_flight: int
     ) -> AsyncIterator[ResultRecord]:
-        if not CONSUMER.match(consumer):
-            raise InvalidArgument(FieldViolation("consumer", "required: 1-64 characters of letters, digits and . _ -"))
+        if violation := consumer_violation(consumer):
+            raise InvalidArgument(violation)
         if after_sequence < 0 or lease_seconds < 0 or max_in_flight < 0:
             raise InvalidArgument(FieldViolation("after_sequence", "must not be negative"))
         lease = lease_seconds or self.settings.result_lease_seconds
@@ -149,8 +157,8 @@ class ComparisonService:
             release.add_done_callback(self.background.discard)
 
     async def ack(self, consumer: str, request_ids: Sequence[str]) -> int:
-        if not CONSUMER.match(consumer):
-            raise InvalidArgument(FieldViolation("consumer", "required: 1-64 characters of letters, digits and . _ -"))
+        if violation := consumer_violation(consumer):
+            raise InvalidArgument(violation)
         if not request_ids:
             raise InvalidArgument(FieldViolation("request_ids", "at least one request id"))
         return await self.store.ack(consumer, request_ids, self.clock())
@@ -184,9 +192,9 @@ class ComparisonService:
         job = await self.jobs.get(job_id)
         if job is None:
             raise NotFound(
-                f"batchJobs/{job_id} does not exist",
+                f"{BATCH_JOBS.format(job_id)} does not exist",
                 reason="BATCH_JOB_NOT_FOUND",
-                metadata={"name": f"batchJobs/{job_id}"},
+                metadata={"name": BATCH_JOBS.format(job_id)},
             )
         return job
 
@@ -194,7 +202,7 @@ class ComparisonService:
         job = await self.get_job(job_id)
         if job.state.is_terminal:
             raise FailedPrecondition(
-                f"batchJobs/{job_id} has already ended ({job.state.value})",
+                f"{BATCH_JOBS.format(job_id)} has already ended ({job.state.value})",
                 reason="BATCH_JOB_ENDED",
                 metadata={"state": job.state.value},
             )

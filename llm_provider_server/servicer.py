@@ -17,8 +17,8 @@ from llm_provider_server.domain.manifest import Manifest
 from llm_provider_server.domain.mock_judge import MockConfig
 from llm_provider_server.service import ComparisonService
 from llm_provider_server.settings import LpsSettings
-from service_core.errors import FieldViolation, InvalidArgument
 from service_core.paging import keyset_after, keyset_token, offset_from, offset_token, page_size
+from service_core.validation import enum_value, enum_values
 
 
 class LlmProviderServicer(llm_provider_service_pb2_grpc.LlmProviderServiceServicer):
@@ -58,9 +58,7 @@ class LlmProviderServicer(llm_provider_service_pb2_grpc.LlmProviderServiceServic
     async def ListModels(self, request: pb.ListModelsRequest, context) -> pb.ListModelsResponse:
         provider = None
         if request.provider != comparison_pb2.PROVIDER_UNSPECIFIED:
-            if request.provider not in PROVIDER_FROM_PROTO:
-                raise InvalidArgument(FieldViolation("provider", f"unknown value {request.provider}"))
-            provider = PROVIDER_FROM_PROTO[request.provider]
+            provider = enum_value(PROVIDER_FROM_PROTO, request.provider, "provider")
         models = self.manifest.list(provider, request.include_deprecated)
         return pb.ListModelsResponse(models=[converters.model_to_proto(m) for m in models])
 
@@ -85,18 +83,12 @@ class BatchJobServicer(batch_job_service_pb2_grpc.BatchJobServiceServicer):
 
     async def ListBatchJobs(self, request: jobs_pb.ListBatchJobsRequest, context) -> jobs_pb.ListBatchJobsResponse:
         size = page_size(request.page_size, 20, 100)
-        states = []
-        for value in request.states:
-            if value not in JOB_STATE_FROM_PROTO:
-                raise InvalidArgument(FieldViolation("states", f"unknown value {value}"))
-            states.append(JOB_STATE_FROM_PROTO[value])
+        states = enum_values(JOB_STATE_FROM_PROTO, request.states, "states")
         provider = None
         if request.provider != comparison_pb2.PROVIDER_UNSPECIFIED:
-            if request.provider not in PROVIDER_FROM_PROTO:
-                raise InvalidArgument(FieldViolation("provider", f"unknown value {request.provider}"))
-            provider = PROVIDER_FROM_PROTO[request.provider].value
+            provider = enum_value(PROVIDER_FROM_PROTO, request.provider, "provider").value
         after = keyset_after(request.page_token)
-        jobs = await self.service.jobs.list(limit=size + 1, after=after, states=states, provider=provider)
+        jobs = await self.service.jobs.list_jobs(limit=size + 1, after=after, states=states, provider=provider)
         next_token = ""
         if len(jobs) > size:
             jobs = jobs[:size]

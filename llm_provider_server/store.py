@@ -37,7 +37,7 @@ from llm_provider_server.domain.model import (
     TokenUsage,
     Winner,
 )
-from service_core.db import TransactionalStore
+from service_core.db import TransactionalStore, newest_first
 from service_core.errors import AlreadyExists, ResourceExhausted
 
 metadata = sa.MetaData()
@@ -373,7 +373,7 @@ class LpsStore(TransactionalStore):
                 .returning(r.spec_json, r.provider, r.model, r.created_at, r.attempts, r.priority)
             )
         ).all()
-        rows.sort(key=lambda row: (-row.priority, row.created_at))
+        rows = sorted(rows, key=lambda row: (-row.priority, row.created_at))
         return [
             ClaimedRequest(
                 spec_from_json(row.spec_json), Provider(row.provider), row.model, row.created_at, row.attempts
@@ -1012,14 +1012,11 @@ class BatchJobStore:
             row = (await connection.execute(sa.select(jobs_table).where(jobs_table.c.request_id == request_id))).first()
         return job_from_row(row) if row else None
 
-    async def list(
+    async def list_jobs(
         self, *, limit: int, after: tuple[float, str] | None, states: Sequence[JobState], provider: str | None
     ) -> list[JobRecord]:
         j = jobs_table.c
-        select = sa.select(jobs_table).order_by(j.created_at.desc(), j.job_id.desc()).limit(limit)
-        if after is not None:
-            older = sa.or_(j.created_at < after[0], sa.and_(j.created_at == after[0], j.job_id < after[1]))
-            select = select.where(older)
+        select = newest_first(sa.select(jobs_table), j.created_at, j.job_id, after).limit(limit)
         if states:
             select = select.where(j.state.in_([s.value for s in states]))
         if provider:

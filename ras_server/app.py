@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from pathlib import Path
@@ -16,6 +14,7 @@ from ras_server.service import ResultService
 from ras_server.servicer import ResultAggregatorServicer
 from ras_server.settings import RasSettings
 from ras_server.store import RasStore
+from service_core.background import Supervisor, every
 from service_core.db import Database
 from service_core.server import GrpcServer, Service
 from service_core.settings import default_sqlite_url
@@ -38,25 +37,18 @@ class RasApp:
         self.store = RasStore(self.database.engine)
         self.metrics = RasMetrics(self.registry)
         self.service = ResultService(self.store, self.metrics, clock, settings.watch_poll_seconds)
-        self._refresher: asyncio.Task | None = None
-
-    async def _refresh_metrics(self) -> None:
-        """Batches by state come from the database, so every replica reports the same counts."""
-        while True:
-            try:
-                await self.service.refresh_metrics()
-            except Exception:  # a database hiccup must not end the loop; the next round retries
-                log.exception("refreshing the batch metrics failed")
-            await asyncio.sleep(self.settings.metrics_refresh_seconds)
+        self.background = Supervisor()
 
     async def start_background(self) -> None:
-        self._refresher = asyncio.create_task(self._refresh_metrics(), name="ras-metrics-refresh")
+        # Batches by state come from the database, so every replica reports the same counts. A
+        # failed refresh (a database hiccup) restarts the loop by the supervisor's rule.
+        await self.service.refresh_metrics()
+        self.background.start(
+            "ras-metrics-refresh", every(self.settings.metrics_refresh_seconds, self.service.refresh_metrics)
+        )
 
     async def stop_background(self) -> None:
-        if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
+        await self.background.stop()
 
     def grpc_server(self) -> GrpcServer:
         servicer = ResultAggregatorServicer(self.settings, self.service)

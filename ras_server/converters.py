@@ -20,6 +20,7 @@ from ras_server.domain.status import CLIENT_STATUS, BatchState, ClientStatus, Ph
 from service_core.errors import FieldViolation, InvalidArgument
 from service_core.paging import keyset_after
 from service_core.protos import timestamp
+from service_core.validation import enum_violation
 
 PHASE_STATUS_FROM_PROTO = {
     batch_pb2.PHASE_STATUS_PENDING: PhaseStatus.PENDING,
@@ -31,11 +32,18 @@ PHASE_STATUS_FROM_PROTO = {
 }
 PHASE_STATUS_TO_PROTO = {v: k for k, v in PHASE_STATUS_FROM_PROTO.items()}
 REPORTABLE = {PhaseStatus.STARTED, PhaseStatus.COMPLETED, PhaseStatus.FAILED, PhaseStatus.CANCELLED}
-STATE_TO_PROTO = {state: batch_pb2.BatchState.Value(f"BATCH_STATE_{state.name}") for state in BatchState}
-CLIENT_TO_PROTO = {status: batch_pb2.ClientStatus.Value(f"CLIENT_STATUS_{status.name}") for status in ClientStatus}
+# getattr, not .Value(): the generated stubs type .Value() as a plain int, the attribute as the enum
+STATE_TO_PROTO: dict[BatchState, batch_pb2.BatchState] = {
+    state: getattr(batch_pb2.BatchState, f"BATCH_STATE_{state.name}") for state in BatchState
+}
+CLIENT_TO_PROTO: dict[ClientStatus, batch_pb2.ClientStatus] = {
+    status: getattr(batch_pb2.ClientStatus, f"CLIENT_STATUS_{status.name}") for status in ClientStatus
+}
 CLIENT_FROM_PROTO = {v: k for k, v in CLIENT_TO_PROTO.items()}
 ERROR_BYTES = "b64:"
-ESSAY_STATE_TO_PROTO = {state: batch_pb2.EssayState.Value(f"ESSAY_STATE_{state.name}") for state in EssayState}
+ESSAY_STATE_TO_PROTO: dict[EssayState, batch_pb2.EssayState] = {
+    state: getattr(batch_pb2.EssayState, f"ESSAY_STATE_{state.name}") for state in EssayState
+}
 
 
 def _invalid(violations: list[FieldViolation]) -> None:
@@ -211,8 +219,8 @@ def filter_from_proto(request: pb.ListBatchesRequest) -> tuple[r.BatchFilter, tu
         violations += limits.text("owner", request.owner)
     states: list[BatchState] = []
     for i, value in enumerate(request.statuses):
-        if value not in CLIENT_FROM_PROTO:
-            violations.append(FieldViolation(f"statuses[{i}]", f"unknown client status {value}"))
+        if violation := enum_violation(CLIENT_FROM_PROTO, value, f"statuses[{i}]"):
+            violations.append(violation)
         else:
             states += states_for(CLIENT_FROM_PROTO[value])
     _invalid(violations)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ras_server.domain.phases import PhaseRecord, PhaseStatus
-from service_core.db import TransactionalStore
+from service_core.db import TransactionalStore, newest_first
 
 CHUNK = 1000
 metadata = sa.MetaData()
@@ -254,11 +254,7 @@ class RasStore(TransactionalStore):
     ) -> tuple[list[dict], int]:
         b = batches.c
         where = self._where(owner, states, class_id, org_id)
-        select = sa.select(batches).where(*where).order_by(b.created_at.desc(), b.batch_id.desc())
-        if after is not None:
-            select = select.where(
-                sa.or_(b.created_at < after[0], sa.and_(b.created_at == after[0], b.batch_id < after[1]))
-            )
+        select = newest_first(sa.select(batches).where(*where), b.created_at, b.batch_id, after)
         async with self.engine.connect() as connection:
             rows = [dict(r._mapping) for r in (await connection.execute(select.limit(limit))).all()]
             total = await connection.execute(sa.select(sa.func.count()).select_from(batches).where(*where))

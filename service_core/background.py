@@ -33,7 +33,7 @@ BACKGROUND_RETRY_POLICY = RetryPolicy("background", base_seconds=1.0, cap_second
 class _Supervised:
     name: str
     loop: Loop
-    task: asyncio.Task | None = None
+    task: asyncio.Task[None] | None = None
     failures: int = 0
     restarts: int = 0
 

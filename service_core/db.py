@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
@@ -36,7 +37,7 @@ def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -164,3 +165,18 @@ class TransactionalStore:
         changed = self._changed
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), wait_seconds)
+
+
+def newest_first(
+    select: sa.Select[Any],
+    created_at: sa.ColumnElement[Any],
+    key: sa.ColumnElement[Any],
+    after: tuple[float, str] | None,
+) -> sa.Select[Any]:
+    """`select` ordered newest first (ties by `key`, descending) and, given the position a keyset
+    page token holds (`service_core.paging.keyset_after`), only the rows after it: the one keyset
+    paging filter of every List RPC."""
+    select = select.order_by(created_at.desc(), key.desc())
+    if after is None:
+        return select
+    return select.where(sa.or_(created_at < after[0], sa.and_(created_at == after[0], key < after[1])))

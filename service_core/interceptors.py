@@ -31,7 +31,7 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import grpc
@@ -89,7 +89,7 @@ def _unparseable_error() -> errors.InvalidArgument:
     )
 
 
-def outcome_code(context: grpc.aio.ServicerContext, exc: BaseException | None) -> grpc.StatusCode:
+def outcome_code(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException | None) -> grpc.StatusCode:
     """The status a call ended with, as the client sees it, decided from the exception that ended
     it (a done-callback reading `context.code()` reports OK for crashes and expired deadlines)."""
     if exc is None:
@@ -123,7 +123,7 @@ class _Call:
 
     __slots__ = ("code", "exc", "request_id", "started", "task")
 
-    def __init__(self, request_id: str, task: asyncio.Task | None) -> None:
+    def __init__(self, request_id: str, task: asyncio.Task[Any] | None) -> None:
         self.request_id = request_id
         self.task = task
         self.started = time.perf_counter()
@@ -150,11 +150,11 @@ class CallStack:
         self.metrics = metrics
         self.tokens = [(token.encode(), name) for token, name in (tokens or {}).items()]
         self.slow_call_seconds = slow_call_seconds
-        self.in_flight: dict[asyncio.Task, bool] = {}  # handler task -> is it a business call
+        self.in_flight: dict[asyncio.Task[Any], bool] = {}  # handler task -> is it a business call
         self.draining = False
         self.last_refused = 0.0  # monotonic time of the last call refused while draining
 
-    def running(self, *, business_only: bool = False) -> list[asyncio.Task]:
+    def running(self, *, business_only: bool = False) -> list[asyncio.Task[Any]]:
         """Handler tasks still running (business calls only: not health or reflection)."""
         tasks = self.in_flight.items()
         return [task for task, business in tasks if not task.done() and (business or not business_only)]
@@ -165,7 +165,7 @@ class CallStack:
         """A stand-in for `server` that wraps every handler added through it."""
         return _Registrar(server, self)
 
-    def wrap(self, full_method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    def wrap(self, full_method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         method = _Method(full_method, call_type(handler), self.metrics, bool(self.tokens))
         serializers = {
             "request_deserializer": tolerant(handler.request_deserializer),
@@ -177,12 +177,14 @@ class CallStack:
             return grpc.stream_unary_rpc_method_handler(self._unary(method, handler.stream_unary), **serializers)
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(self._stream(method, handler.unary_stream), **serializers)
+        if handler.stream_stream is None:
+            raise TypeError(f"{full_method}: the handler has no behaviour")
         return grpc.stream_stream_rpc_method_handler(self._stream(method, handler.stream_stream), **serializers)
 
-    def _unary(self, method: _Method, inner: Callable) -> Callable:
+    def _unary(self, method: _Method, inner: Callable[..., Any]) -> Callable[..., Any]:
         is_coroutine = inspect.iscoroutinefunction(inner)
 
-        async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             call = self._begin(method, context)
             try:
                 request = self._admit(method, request, context)
@@ -208,8 +210,8 @@ class CallStack:
 
         return handle
 
-    def _stream(self, method: _Method, inner: Callable) -> Callable:
-        async def handle(request: Any, context: grpc.aio.ServicerContext) -> None:
+    def _stream(self, method: _Method, inner: Callable[..., Any]) -> Callable[..., Any]:
+        async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
             call = self._begin(method, context)
             responses: Any = None
             try:
@@ -233,7 +235,7 @@ class CallStack:
         return handle
 
     @staticmethod
-    async def _send_all(method: _Method, context: grpc.aio.ServicerContext, responses: Any) -> None:
+    async def _send_all(method: _Method, context: grpc.aio.ServicerContext[Any, Any], responses: Any) -> None:
         if responses is None:
             return
         stats = method.stats
@@ -248,7 +250,7 @@ class CallStack:
 
     # -- the steps ----------------------------------------------------------------------------
 
-    def _begin(self, method: _Method, context: grpc.aio.ServicerContext) -> _Call:
+    def _begin(self, method: _Method, context: grpc.aio.ServicerContext[Any, Any]) -> _Call:
         task = asyncio.current_task()
         if task is not None:
             self.in_flight[task] = not method.infrastructure
@@ -266,7 +268,7 @@ class CallStack:
             caller_var.set(self._caller(authorization) or "")
         return _Call(request_id, task)
 
-    def _admit(self, method: _Method, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    def _admit(self, method: _Method, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         if self.draining and not method.infrastructure:
             self.last_refused = time.monotonic()
             raise errors.Unavailable(
@@ -298,7 +300,9 @@ class CallStack:
                 found = name
         return found
 
-    async def _fail(self, method: _Method, context: grpc.aio.ServicerContext, call: _Call, exc: Exception) -> None:
+    async def _fail(
+        self, method: _Method, context: grpc.aio.ServicerContext[Any, Any], call: _Call, exc: Exception
+    ) -> None:
         """End the call with the status `exc` maps to (this raises grpc's AbortError)."""
         if isinstance(exc, grpc.aio.AbortError):  # the servicer aborted by itself
             call.code = as_status_code(context.code()) or grpc.StatusCode.UNKNOWN
@@ -327,7 +331,7 @@ class CallStack:
             grpc.StatusCode.INTERNAL, "internal error; see the server log for this request id", "INTERNAL", self.domain
         )
 
-    def _finish(self, method: _Method, context: grpc.aio.ServicerContext, call: _Call) -> None:
+    def _finish(self, method: _Method, context: grpc.aio.ServicerContext[Any, Any], call: _Call) -> None:
         elapsed = time.perf_counter() - call.started
         stats = method.stats
         stats.count_handled(GO_CODE_NAMES[call.code])
@@ -386,7 +390,7 @@ async def _close(responses: Any) -> None:
         log.exception("a response stream failed while closing")
 
 
-def _peer(context: grpc.aio.ServicerContext) -> str:
+def _peer(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     try:
         return context.peer()
     except Exception:
@@ -397,13 +401,13 @@ class _WrappedGenericHandler(grpc.GenericRpcHandler):
     def __init__(self, inner: grpc.GenericRpcHandler, stack: CallStack) -> None:
         self._inner = inner
         self._stack = stack
-        self._cache: dict[str, tuple[Any, grpc.RpcMethodHandler]] = {}
+        self._cache: dict[str, tuple[Any, grpc.RpcMethodHandler[Any, Any]]] = {}
 
-    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = self._inner.service(handler_call_details)
         if handler is None:
             return None
-        full_method = handler_call_details.method  # type: ignore[attr-defined]
+        full_method = handler_call_details.method
         cached = self._cache.get(full_method)
         if cached is None or cached[0] is not handler:
             cached = self._cache[full_method] = (handler, self._stack.wrap(full_method, handler))
@@ -417,12 +421,14 @@ class _Registrar(grpc.aio.Server):
         self._server = server
         self._stack = stack
 
-    def add_generic_rpc_handlers(self, generic_rpc_handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+    def add_generic_rpc_handlers(self, generic_rpc_handlers: Iterable[grpc.GenericRpcHandler]) -> None:
         self._server.add_generic_rpc_handlers(
             tuple(_WrappedGenericHandler(handler, self._stack) for handler in generic_rpc_handlers)
         )
 
-    def add_registered_method_handlers(self, service_name: str, method_handlers: dict) -> None:
+    def add_registered_method_handlers(
+        self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler[Any, Any]]
+    ) -> None:
         wrapped = {
             name: self._stack.wrap(f"/{service_name}/{name}", handler) for name, handler in method_handlers.items()
         }

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf import descriptor as d
 from google.protobuf import message as m
@@ -100,7 +101,7 @@ def _walk(message: m.Message, prefix: str, limits: Limits) -> Iterator[FieldViol
             yield from _single(fd, value, path, limits, limits.limit(fd))
 
 
-def _repeated(fd: d.FieldDescriptor, values, path: str, limits: Limits) -> Iterator[FieldViolation]:
+def _repeated(fd: d.FieldDescriptor, values: Any, path: str, limits: Limits) -> Iterator[FieldViolation]:
     if len(values) > limits.limit(fd):
         yield FieldViolation(path, f"at most {limits.limit(fd)} entries")
         return
@@ -119,7 +120,7 @@ def _safe_key(key: object) -> str:
     return text if len(text) <= 40 else text[:40] + "..."
 
 
-def _single(fd: d.FieldDescriptor, value, path: str, limits: Limits, limit: int) -> Iterator[FieldViolation]:
+def _single(fd: d.FieldDescriptor, value: Any, path: str, limits: Limits, limit: int) -> Iterator[FieldViolation]:
     kind = fd.type
     if kind == d.FieldDescriptor.TYPE_MESSAGE:
         yield from _walk(value, f"{path}.", limits)

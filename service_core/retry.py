@@ -102,7 +102,7 @@ def retry_delay(status: status_pb2.Status) -> float | None:
             info = error_details_pb2.RetryInfo()
             detail.Unpack(info)
             seconds = info.retry_delay.seconds + info.retry_delay.nanos / 1e9
-            return max(seconds, 0.0)
+            return max(float(seconds), 0.0)
     return None
 
 
@@ -112,7 +112,7 @@ def error_reason(status: status_pb2.Status) -> str:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
-            return info.reason
+            return str(info.reason)
     return ""
 
 

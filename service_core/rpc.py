@@ -45,7 +45,7 @@ def split_method(full_method: str) -> tuple[str, str]:
     return service, method
 
 
-def call_type(handler: grpc.RpcMethodHandler) -> str:
+def call_type(handler: grpc.RpcMethodHandler[Any, Any]) -> str:
     if handler.request_streaming and handler.response_streaming:
         return "bidi_stream"
     if handler.request_streaming:

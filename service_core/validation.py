@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from service_core.errors import FieldViolation, InvalidArgument, bounded
 
@@ -18,7 +18,8 @@ T = TypeVar("T")
 
 # Ids chosen by callers (request ids, essay ids, batch ids): safe in resource names, URLs, logs
 # and every database's indexed text column.
-ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Always applied with fullmatch (`$` alone would let a trailing newline through).
+ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 ID_RULE = "1-128 characters from A-Z, a-z, 0-9 and . _ : -"
 
 
@@ -73,22 +74,23 @@ def parse_name(name: str, collection: str, field: str = "name") -> str:
     return ResourceName(collection).parse(name, field)
 
 
-def enum_violation(table: Mapping[int, object], value: int, field: str) -> FieldViolation | None:
-    """`table` maps the accepted wire numbers of a proto enum (UNSPECIFIED left out where a
-    value is required) to what the server uses; a number outside it is a violation."""
+def enum_violation(table: Mapping[Any, object], value: int, field: str) -> FieldViolation | None:
+    """`table` maps the accepted wire numbers of a proto enum (typed as the generated enum;
+    UNSPECIFIED left out where a value is required) to what the server uses; a number outside it
+    is a violation."""
     if value in table:
         return None
     return FieldViolation(field, f"unknown value {value}")
 
 
-def enum_value(table: Mapping[int, T], value: int, field: str) -> T:
+def enum_value(table: Mapping[Any, T], value: int, field: str) -> T:
     violation = enum_violation(table, value, field)
     if violation:
         raise InvalidArgument(violation)
     return table[value]
 
 
-def enum_values(table: Mapping[int, T], values: Iterable[int], field: str) -> list[T]:
+def enum_values(table: Mapping[Any, T], values: Iterable[int], field: str) -> list[T]:
     """A repeated enum field (a filter): every value known, else one violation per bad entry."""
     values = list(values)
     violations = [v for i, value in enumerate(values) if (v := enum_violation(table, value, f"{field}[{i}]"))]

@@ -52,7 +52,9 @@ def server_envs(workdir: Path, provider: str) -> dict[str, dict[str, str]]:
 
 async def healthy(target: str) -> bool:
     async with grpc.aio.insecure_channel(target) as channel:
-        response = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        stub = health_pb2_grpc.HealthStub(channel)
+        # types-grpcio-health-checking declares HealthStub without its methods
+        response = await stub.Check(health_pb2.HealthCheckRequest(), timeout=5)  # type: ignore[attr-defined]
         return response.status == health_pb2.HealthCheckResponse.SERVING
 
 

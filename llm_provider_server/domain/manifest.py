@@ -81,7 +81,7 @@ def model_from_entry(entry: Any, source: str) -> ModelInfo:
     if unknown:
         raise ManifestError(f"{source}: unknown field(s) {', '.join(unknown)}")
     try:
-        provider = Provider(entry.get("provider"))
+        provider = Provider(str(entry.get("provider")))
     except ValueError:
         raise ManifestError(f"{source}: provider must be one of {', '.join(p.value for p in Provider)}") from None
     model_id = entry.get("model_id")

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from service_core.validation import ResourceName
+
+# the resource names this server answers to (AIP-122)
+COMPARISONS = ResourceName("comparisons")
+BATCH_JOBS = ResourceName("batchJobs")
+
 
 class Provider(StrEnum):
     MOCK = "mock"

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from llm_provider_server.domain.manifest import Manifest
 from llm_provider_server.domain.model import ComparisonSpec, Provider, TokenUsage, Verdict, Winner
 from service_core.errors import FieldViolation
+from service_core.validation import id_violation
 
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-CONSUMER = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# a consumer name also keys leases and metrics labels, hence shorter than an id and without ":"
+CONSUMER = re.compile(r"[A-Za-z0-9._-]{1,64}")
+CONSUMER_RULE = "required: 1-64 characters of letters, digits and . _ -"
 MAX_TTL_SECONDS = 7 * 24 * 3600
 MAX_METADATA_ENTRIES = 64
 
@@ -67,10 +69,10 @@ def validate_one(
     def bad(name: str, why: str) -> None:
         out.append(FieldViolation(f"{prefix}.{name}", why))
 
-    if not REQUEST_ID.match(spec.request_id):
-        bad("request_id", "required: 1-128 characters of letters, digits and . _ : -")
-    if not CONSUMER.match(spec.consumer):
-        bad("consumer", "required: 1-64 characters of letters, digits and . _ -")
+    if violation := id_violation(spec.request_id, f"{prefix}.request_id"):
+        out.append(violation)
+    if violation := consumer_violation(spec.consumer, f"{prefix}.consumer"):
+        out.append(violation)
     for name, text in (("essay_a_text", spec.essay_a), ("essay_b_text", spec.essay_b)):
         if not text.strip():
             bad(name, "must not be empty")
@@ -170,3 +172,7 @@ def usage_problem(usage: object) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             return f"usage.{name} must be a count of tokens"
     return None
+
+
+def consumer_violation(consumer: str, field: str = "consumer") -> FieldViolation | None:
+    return None if CONSUMER.fullmatch(consumer) else FieldViolation(field, CONSUMER_RULE)

@@ -14,7 +14,7 @@ at submission. Batches use Message Batches with custom_id
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anthropic
 
@@ -22,8 +22,11 @@ from llm_provider_server.domain.batch_job import BatchPoll, ItemResult, JobRecor
 from llm_provider_server.domain.model import Outcome, Provider, ProviderFailure, TokenUsage, Verdict
 from llm_provider_server.domain.verdict import VERDICT_JSON_SCHEMA, parse_verdict
 from llm_provider_server.providers.base import JudgeCall
-from llm_provider_server.providers.errors import classify, count_of, malformed, object_of, scrub
+from llm_provider_server.providers.errors import classify, count_of, malformed, object_of, scrub, vendor_job_id
 from llm_provider_server.settings import LpsSettings
+
+if TYPE_CHECKING:
+    from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
 
 TOOL_NAME = "record_verdict"
 DEFAULT_MAX_TOKENS = 1024
@@ -134,13 +137,16 @@ class AnthropicBatches:
     async def submit(self, job: JobRecord, calls: list[JudgeCall]) -> str:
         batch = await self._call(
             self.client.messages.batches.create(
-                requests=[{"custom_id": f"item-{i}", "params": message_params(call)} for i, call in enumerate(calls)]
+                requests=[
+                    {"custom_id": f"item-{i}", "params": cast("MessageCreateParamsNonStreaming", message_params(call))}
+                    for i, call in enumerate(calls)
+                ]
             )
         )
         return batch.id
 
     async def poll(self, job: JobRecord) -> BatchPoll:
-        batch = await self._call(self.client.messages.batches.retrieve(job.provider_job_id))
+        batch = await self._call(self.client.messages.batches.retrieve(vendor_job_id(job)))
         c = batch.request_counts
         counts = RequestCounts(
             total=c.processing + c.succeeded + c.errored + c.canceled + c.expired,
@@ -163,7 +169,7 @@ class AnthropicBatches:
         return BatchPoll(state, counts, output_ready=bool(batch.results_url))
 
     async def fetch(self, job: JobRecord, calls: list[JudgeCall]) -> dict[str, ItemResult]:
-        decoder = await self._call(self.client.messages.batches.results(job.provider_job_id))
+        decoder = await self._call(self.client.messages.batches.results(vendor_job_id(job)))
         entries = {}
         async for entry in decoder:
             data = entry.model_dump()
@@ -172,7 +178,8 @@ class AnthropicBatches:
 
     @staticmethod
     def _item(result: dict[str, Any] | None, call: JudgeCall) -> ItemResult:
-        kind = (result or {}).get("type")
+        result = result or {}
+        kind = result.get("type")
         if kind == "succeeded":
             try:
                 return ItemResult(
@@ -197,4 +204,4 @@ class AnthropicBatches:
         )
 
     async def cancel(self, job: JobRecord) -> None:
-        await self._call(self.client.messages.batches.cancel(job.provider_job_id))
+        await self._call(self.client.messages.batches.cancel(vendor_job_id(job)))

@@ -35,8 +35,12 @@ class BatchAdapter(Protocol):
 
 
 class ProviderAdapter(Protocol):
-    provider: Provider
-    batch: BatchAdapter | None
+    # read-only members, so an adapter may narrow them (a class whose `batch` is always present)
+    @property
+    def provider(self) -> Provider: ...
+
+    @property
+    def batch(self) -> BatchAdapter | None: ...
 
     async def judge(self, call: JudgeCall) -> Verdict:
         """One verdict, or raise ProviderFailure."""

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
+from llm_provider_server.domain.batch_job import JobRecord
 from llm_provider_server.domain.model import ProviderFailure
 
 
@@ -70,7 +71,8 @@ def vendor_error(body: Any) -> tuple[str, str]:
     or Anthropic ({"type": "error", "error": {"type", "message"}}) error body."""
     if not isinstance(body, dict):
         return "", ""
-    inner = body.get("error") if isinstance(body.get("error"), dict) else body
+    error = body.get("error")
+    inner = error if isinstance(error, dict) else body
     code = inner.get("code") or inner.get("type") or ""
     message = inner.get("message") or ""
     return _CODE.sub("", str(code))[:64], str(message)
@@ -111,6 +113,13 @@ def classify(exc: Exception, sdk: ModuleType, vendor: str, secrets: Iterable[str
 def malformed(vendor: str, what: str) -> ProviderFailure:
     """A vendor reply of the wrong shape: an UNPARSEABLE_VERDICT, retried within the budget."""
     return ProviderFailure("UNPARSEABLE_VERDICT", f"{vendor} sent a malformed reply: {what}", retryable=True)
+
+
+def vendor_job_id(job: JobRecord) -> str:
+    """The vendor's id of a submitted batch job; a job the vendor never accepted has none to ask about."""
+    if not job.provider_job_id:
+        raise ProviderFailure("PROVIDER_UNAVAILABLE", f"batch job {job.job_id} has no vendor job yet", retryable=True)
+    return job.provider_job_id
 
 
 def object_of(value: Any, vendor: str, what: str) -> dict[str, Any]:

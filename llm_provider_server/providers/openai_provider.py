@@ -16,7 +16,7 @@ from llm_provider_server.domain.batch_job import BatchPoll, ItemResult, JobRecor
 from llm_provider_server.domain.model import Outcome, Provider, ProviderFailure, TokenUsage, Verdict
 from llm_provider_server.domain.verdict import VERDICT_JSON_SCHEMA, parse_verdict
 from llm_provider_server.providers.base import JudgeCall
-from llm_provider_server.providers.errors import classify, count_of, malformed, object_of, scrub
+from llm_provider_server.providers.errors import classify, count_of, malformed, object_of, scrub, vendor_job_id
 from llm_provider_server.settings import LpsSettings
 
 OPENAI_STATES = {
@@ -140,7 +140,7 @@ class OpenAIBatches:
         return batch.id
 
     async def poll(self, job: JobRecord) -> BatchPoll:
-        batch = await self._call(self.client.batches.retrieve(job.provider_job_id))
+        batch = await self._call(self.client.batches.retrieve(vendor_job_id(job)))
         counts = batch.request_counts
         total, done, failed = (counts.total, counts.completed, counts.failed) if counts else (job.item_count, 0, 0)
         state = OPENAI_STATES.get(batch.status, JobState.IN_PROGRESS)
@@ -163,7 +163,7 @@ class OpenAIBatches:
     async def fetch(self, job: JobRecord, calls: list[JudgeCall]) -> dict[str, ItemResult]:
         """Outcome per request. Requests without a line: expired (or cancelled) when the batch
         ended so; left out when it failed (they take the batch's failure); else failed."""
-        batch = await self._call(self.client.batches.retrieve(job.provider_job_id))
+        batch = await self._call(self.client.batches.retrieve(vendor_job_id(job)))
         lines = await self._lines(batch.output_file_id) + await self._lines(batch.error_file_id)
         by_index = {}
         for line in lines:
@@ -173,10 +173,10 @@ class OpenAIBatches:
         missing = MISSING_OUTCOME.get(batch.status, Outcome.FAILED)
         results: dict[str, ItemResult] = {}
         for index, call in enumerate(calls):
-            line = by_index.get(index)
-            if line is None and batch.status == "failed":
+            found = by_index.get(index)
+            if found is None and batch.status == "failed":
                 continue
-            results[call.spec.request_id] = self._item(line, call, missing)
+            results[call.spec.request_id] = self._item(found, call, missing)
         return results
 
     @staticmethod
@@ -210,4 +210,4 @@ class OpenAIBatches:
             return ItemResult(Outcome.FAILED, failure=failure)
 
     async def cancel(self, job: JobRecord) -> None:
-        await self._call(self.client.batches.cancel(job.provider_job_id))
+        await self._call(self.client.batches.cancel(vendor_job_id(job)))

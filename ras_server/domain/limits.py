@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from service_core.errors import FieldViolation
+from service_core.validation import ID_PATTERN, ID_RULE
 
 PREVIEW = 40
 # Report at most this many violations of one list, so a huge bad list gives a small error.
@@ -45,9 +46,8 @@ class Text:
         return []
 
 
-ID_RULE = "1-128 characters of letters, digits and . _ : -"
-ID = Text(128, re.compile(r"[A-Za-z0-9._:-]{1,128}"), True, ID_RULE)
-OPTIONAL_ID = Text(128, re.compile(r"[A-Za-z0-9._:-]{1,128}"), False, ID_RULE)
+ID = Text(128, ID_PATTERN, True, ID_RULE)
+OPTIONAL_ID = Text(128, ID_PATTERN, False, ID_RULE)
 EVENT_ID = Text(256, re.compile(r"[A-Za-z0-9._:-]{1,256}"), True, "1-256 characters of letters, digits and . _ : -")
 PHASE = Text(64, re.compile(r"[a-z][a-z0-9_]{0,63}"), True, "a lower_snake_case phase name")
 

@@ -99,7 +99,9 @@ def test_submit_a_folder_follow_it_and_read_the_batch_in_the_aggregator(servers,
         e["id"] for e in SAMPLES["essays"][3:5]
     }
     assert {r["essay_id"] for r in rows if r["essay_name"] == "张伟"} == {"Zhang_Wei"}
-    assert len({r["reliability"] for r in rows}) == 1 and 0 < float(rows[0]["reliability"]) <= 1
+    # The honest estimate leads; with five students it may be low (even 0: too few held-out probes).
+    assert len({r["reliability"] for r in rows}) == 1 and 0 <= float(rows[0]["reliability"]) <= 1
+    assert rows[0]["reliability_measure"] == "honest estimate"
     assert len(rows) == 8 and {r["essay_id"] for r in rows if r["is_anchor"] == "true"} == {
         a["id"] for a in SAMPLES["anchors"] if a["grade"] in {"A", "C", "F"}
     }
@@ -112,7 +114,7 @@ def test_submit_a_folder_follow_it_and_read_the_batch_in_the_aggregator(servers,
     assert 0 < result["reliability"]["split_half_reliability"] <= 1
     assert "Søren Ødegaard" in {e["essay_name"] for e in result["essay_results"]}
     table = ok(huleedu(servers, "result", name.split("/")[1]))
-    assert "reliability: split-half" in table and "Åsa Öberg" in table
+    assert "reliability: honest estimate" in table and "Åsa Öberg" in table
 
     page = tmp_path / "report.html"
     assert ok(huleedu(servers, "report", name, "-o", str(page))) == ""
@@ -146,7 +148,7 @@ def test_csv_submission_through_a_provider_batch_job(servers, tmp_path):
         huleedu(servers, "submit", str(table), "--grade-scale", "letter_a_to_f", "--batching", "batch_api")
     ).strip()
     followed = ok(huleedu(servers, "follow", name, "--judgements"))
-    assert "reliability: split-half" in followed
+    assert "reliability: honest estimate" in followed
     jobs = ok(huleedu(servers, "batch-jobs", "--state", "completed"))
     assert "batchJobs/" in jobs and "completed" in jobs
     job_name = jobs.split()[0]
