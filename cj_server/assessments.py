@@ -186,9 +186,9 @@ class Assessments:
 
     async def list_assessments(
         self, limit: int, after: tuple[float, str] | None, states: Sequence[str]
-    ) -> list[tuple[dict, assessment_pb2.Assessment]]:
+    ) -> list[tuple[dict[str, Any], assessment_pb2.Assessment]]:
         """A page of assessments, newest first, each with its counts and progress."""
-        rows = await self.store.list(limit=limit, after=after, states=states)
+        rows = await self.store.list_assessments(limit=limit, after=after, states=states)
         ids = [r["assessment_id"] for r in rows]
         counts, dead = await self.store.listing_counts(ids), await self.store.dead_outbox(ids)
         page = []
