@@ -19,8 +19,11 @@ from cj_server.domain.summary import Summary
 from cj_server.domain.validation import CreateSpec, CustomScale, EssayInput, LlmChoice
 from cj_server.settings import BatchingMode
 from service_core.protos import timestamp
+from service_core.validation import ResourceName
 
 Event = cj_assessment_service_pb2.StreamComparisonResultsResponse
+ASSESSMENT_NAMES = ResourceName("assessments")
+ANCHOR_NAMES = ResourceName("anchors")
 M = TypeVar("M", bound=Message)
 
 A = assessment_pb2.Assessment
@@ -150,7 +153,7 @@ def provider_enum(value: int) -> comparison_pb2.Provider:
 
 def anchor_proto(row: Mapping[str, Any]) -> assessment_pb2.Anchor:
     return assessment_pb2.Anchor(
-        name=f"anchors/{row['anchor_id']}",
+        name=ANCHOR_NAMES.format(row["anchor_id"]),
         grade_scale_id=row["grade_scale_id"],
         grade=row["grade"],
         text=row["text"],
@@ -281,7 +284,7 @@ JUDGEMENT_OUTCOMES = {
 
 
 def name_of(assessment_id: str) -> str:
-    return f"assessments/{assessment_id}"
+    return ASSESSMENT_NAMES.format(assessment_id)
 
 
 def progress(row: Mapping[str, Any]) -> assessment_pb2.AssessmentProgress:

@@ -25,6 +25,10 @@ from cj_server.domain.errors import PERMANENT_CODES
 from cj_server.metrics import CjMetrics
 from cj_server.settings import CjSettings
 from cj_server.store import CjStore
+from service_core.retry import RetryPolicy
+
+# 1 s after the first failure, doubling up to a minute; no jitter (one relay per replica).
+RETRY = RetryPolicy("cj-outbox", base_seconds=1.0, multiplier=2.0, cap_seconds=60.0, jitter=0.0)
 
 log = logging.getLogger("cj_server.outbox")
 
@@ -68,7 +72,7 @@ class OutboxRelay:
                 if error.code().name in PERMANENT_CODES:
                     await self._park(row, message)
                     continue
-                delay = min(60.0, 2.0 ** row["attempts"])
+                delay = RETRY.ceiling(row["attempts"] + 1)
                 await self.store.mark_outbox(
                     row["outbox_id"], delivered_at=None, next_attempt_at=self.clock() + delay, error=message
                 )

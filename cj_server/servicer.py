@@ -13,6 +13,7 @@ from cj_server.assessments import Assessments, id_from_name
 from cj_server.domain.grading import BUILT_IN_SCALES
 from service_core.errors import FieldViolation, InvalidArgument
 from service_core.paging import keyset_after, keyset_token, offset_from, offset_token, page_size
+from service_core.validation import enum_values
 
 
 class CjAssessmentServicer(cj_assessment_service_pb2_grpc.CjAssessmentServiceServicer):
@@ -39,11 +40,7 @@ class CjAssessmentServicer(cj_assessment_service_pb2_grpc.CjAssessmentServiceSer
         self, request: pb.ListAssessmentsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListAssessmentsResponse:
         size = page_size(request.page_size)
-        states: list[str] = []
-        for value in request.states:
-            if value not in converters.STATE_FROM_PROTO:
-                raise InvalidArgument(FieldViolation("states", f"unknown value {value}"))
-            states.append(converters.STATE_FROM_PROTO[value])
+        states = enum_values(converters.STATE_FROM_PROTO, request.states, "states")
         after = keyset_after(request.page_token)
         page = await self.service.list_assessments(limit=size + 1, after=after, states=states)
         last = page[size - 1][0] if len(page) > size else None
