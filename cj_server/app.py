@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from huleedu.cj.v1 import cj_assessment_service_pb2, cj_assessment_service_pb2_grpc
@@ -34,7 +35,12 @@ log = logging.getLogger("cj_server")
 
 
 class CjApp:
-    def __init__(self, settings: CjSettings, registry: CollectorRegistry | None = None, clock=time.time):
+    def __init__(
+        self,
+        settings: CjSettings,
+        registry: CollectorRegistry | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
         self.registry = registry or CollectorRegistry()
         self.metrics = CjMetrics(self.registry)
@@ -48,7 +54,7 @@ class CjApp:
         self.service = Assessments(settings, self.store, self.lps, self.metrics, self.runner.wake, clock)
         self.outbox = OutboxRelay(self.store, settings, self.metrics, clock)
         self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self.clock = clock
         self._next_prune_at = 0.0
 
@@ -105,7 +111,8 @@ class CjApp:
             settings=self.settings,
             error_domain=ERROR_DOMAIN,
             registry=self.registry,
-            services=[Service(CJ_SERVICE, lambda server: add_servicer(servicer, server))],
+            # the generated registration function carries no annotations
+            services=[Service(CJ_SERVICE, lambda server: add_servicer(servicer, server))],  # type: ignore[no-untyped-call]
             on_start=[self.start],
             on_stop=[self.stop],
         )

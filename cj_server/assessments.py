@@ -18,7 +18,6 @@ from huleedu.cj.v1 import assessment_pb2, cj_assessment_service_pb2
 from cj_server import converters
 from cj_server.domain.errors import NeighbourError, NeighbourRefused, NeighbourUnavailable
 from cj_server.domain.validation import (
-    ID_PATTERN,
     CreateSpec,
     Limits,
     needs_model_check,
@@ -32,15 +31,13 @@ from cj_server.outcomes import phase_outcomes, record_end
 from cj_server.settings import BatchingMode, CjSettings
 from cj_server.store import ACTIVE, PENDING, CjStore, Conflict, dumps
 from service_core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
+from service_core.validation import is_valid_id
 
 log = logging.getLogger("cj_server.assessments")
 
 
 def id_from_name(name: str) -> str:
-    prefix, _, assessment_id = name.partition("/")
-    if prefix != "assessments" or not assessment_id or len(assessment_id) > 64:
-        raise InvalidArgument(FieldViolation("name", "must look like assessments/{id}"))
-    return assessment_id
+    return converters.ASSESSMENT_NAMES.parse(name)
 
 
 class Assessments:
@@ -66,7 +63,7 @@ class Assessments:
     async def create(
         self, spec: CreateSpec, overrides: dict[str, Any], batch_id: str, labels: dict[str, str]
     ) -> dict[str, Any]:
-        if ID_PATTERN.match(spec.request_id) and (found := await self.store.find_by_request_id(spec.request_id)):
+        if is_valid_id(spec.request_id) and (found := await self.store.find_by_request_id(spec.request_id)):
             return found
         stored = await self.store.anchors_by_id([n.partition("/")[2] for n in spec.anchor_names])
         scale, items, violations = validate_create(
@@ -186,9 +183,9 @@ class Assessments:
 
     async def list_assessments(
         self, limit: int, after: tuple[float, str] | None, states: Sequence[str]
-    ) -> list[tuple[dict, assessment_pb2.Assessment]]:
+    ) -> list[tuple[dict[str, Any], assessment_pb2.Assessment]]:
         """A page of assessments, newest first, each with its counts and progress."""
-        rows = await self.store.list(limit=limit, after=after, states=states)
+        rows = await self.store.list_assessments(limit=limit, after=after, states=states)
         ids = [r["assessment_id"] for r in rows]
         counts, dead = await self.store.listing_counts(ids), await self.store.dead_outbox(ids)
         page = []

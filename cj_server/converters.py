@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import grpc
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from huleedu.cj.v1 import assessment_pb2, cj_assessment_service_pb2
 from huleedu.llm.v1 import comparison_pb2
 from huleedu.results.v1 import batch_pb2, result_aggregator_service_pb2
@@ -18,8 +19,12 @@ from cj_server.domain.summary import Summary
 from cj_server.domain.validation import CreateSpec, CustomScale, EssayInput, LlmChoice
 from cj_server.settings import BatchingMode
 from service_core.protos import timestamp
+from service_core.validation import ResourceName
 
 Event = cj_assessment_service_pb2.StreamComparisonResultsResponse
+ASSESSMENT_NAMES = ResourceName("assessments")
+ANCHOR_NAMES = ResourceName("anchors")
+M = TypeVar("M", bound=Message)
 
 A = assessment_pb2.Assessment
 BATCHING_TO_PROTO = {
@@ -27,7 +32,7 @@ BATCHING_TO_PROTO = {
     BatchingMode.SERIAL_BUNDLE: assessment_pb2.BATCHING_MODE_SERIAL_BUNDLE,
     BatchingMode.PROVIDER_BATCH_API: assessment_pb2.BATCHING_MODE_PROVIDER_BATCH_API,
 }
-BATCHING_FROM_PROTO = {v: k for k, v in BATCHING_TO_PROTO.items()}
+BATCHING_FROM_PROTO: dict[int, BatchingMode] = {v: k for k, v in BATCHING_TO_PROTO.items()}
 STATE_TO_PROTO = {
     "pending": A.STATE_PENDING,
     "running": A.STATE_RUNNING,
@@ -35,7 +40,7 @@ STATE_TO_PROTO = {
     "failed": A.STATE_FAILED,
     "cancelled": A.STATE_CANCELLED,
 }
-STATE_FROM_PROTO = {v: k for k, v in STATE_TO_PROTO.items()}
+STATE_FROM_PROTO: dict[int, str] = {v: k for k, v in STATE_TO_PROTO.items()}
 LABELS = {
     "HIGH": assessment_pb2.GradeProjection.CONFIDENCE_LABEL_HIGH,
     "MEDIUM": assessment_pb2.GradeProjection.CONFIDENCE_LABEL_MEDIUM,
@@ -122,22 +127,40 @@ def summary_to_proto(
         grade_boundaries=[
             assessment_pb2.GradeBoundary(lower_grade=lo, upper_grade=up, score=s) for lo, up, s in summary.boundaries
         ],
-        stop_reason=STOP_REASONS.get(stop_reason, 0),
+        stop_reason=STOP_REASONS.get(stop_reason, assessment_pb2.AssessmentResult.STOP_REASON_UNSPECIFIED),
         comparisons_succeeded=succeeded,
         comparisons_attempted=attempted,
         complete_time=timestamp(complete_time),
         cost_usd=cost,
-        provider=provider,
+        provider=provider_enum(provider),
         model=model,
     )
 
 
-def to_json(message) -> str:
+def to_json(message: Message) -> str:
     return json_format.MessageToJson(message, preserving_proto_field_name=True)
 
 
-def from_json(text: str, message_type):
+def from_json(text: str, message_type: type[M]) -> M:
     return json_format.Parse(text, message_type())
+
+
+def provider_enum(value: int) -> comparison_pb2.Provider:
+    """A provider number (stored, or from the domain) as the proto enum type: the generated stubs
+    type enums as classes, but the runtime values are plain ints (an EnumTypeWrapper is not callable)."""
+    return cast(comparison_pb2.Provider, value)
+
+
+def anchor_proto(row: Mapping[str, Any]) -> assessment_pb2.Anchor:
+    return assessment_pb2.Anchor(
+        name=ANCHOR_NAMES.format(row["anchor_id"]),
+        grade_scale_id=row["grade_scale_id"],
+        grade=row["grade"],
+        text=row["text"],
+        assignment_id=row["assignment_id"],
+        display_name=row["display_name"],
+        create_time=timestamp(row["created_at"]),
+    )
 
 
 # ---- requests in --------------------------------------------------------------------------------
@@ -261,7 +284,7 @@ JUDGEMENT_OUTCOMES = {
 
 
 def name_of(assessment_id: str) -> str:
-    return f"assessments/{assessment_id}"
+    return ASSESSMENT_NAMES.format(assessment_id)
 
 
 def progress(row: Mapping[str, Any]) -> assessment_pb2.AssessmentProgress:
@@ -316,7 +339,7 @@ def judgement_event(payload: bytes, essay_a: str, essay_b: str, wave: int, attem
     judgement = assessment_pb2.Judgement(
         essay_a_id=essay_a,
         essay_b_id=essay_b,
-        outcome=JUDGEMENT_OUTCOMES.get(result.outcome, 0),
+        outcome=JUDGEMENT_OUTCOMES.get(result.outcome, assessment_pb2.Judgement.OUTCOME_UNSPECIFIED),
         winner=result.winner,
         confidence=result.confidence,
         justification=result.justification,

@@ -5,18 +5,19 @@ use cases and the runner never see grpc."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from typing import TypeVar
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from huleedu.llm.v1 import batch_job_service_pb2, batch_job_service_pb2_grpc, comparison_pb2
 from huleedu.llm.v1 import llm_provider_service_pb2 as pb
 from huleedu.llm.v1 import llm_provider_service_pb2_grpc as pb_grpc
 
+from cj_server import converters
 from cj_server.domain.errors import PERMANENT_CODES, NeighbourRefused, NeighbourUnavailable
 from cj_server.domain.validation import ModelInfo
 from cj_server.settings import CjSettings
+from service_core.retry import Failure
 
 T = TypeVar("T")
 DETAILS_PREFIX = 300  # characters of a neighbour's error message kept (they may echo input)
@@ -27,20 +28,7 @@ def translate(error: grpc.aio.AioRpcError) -> NeighbourUnavailable | NeighbourRe
     message = f"{code}: {(error.details() or '')[:DETAILS_PREFIX]}"
     if code in PERMANENT_CODES:
         return NeighbourRefused(message, code)
-    return NeighbourUnavailable(message, code, retry_after(error))
-
-
-def retry_after(error: grpc.aio.AioRpcError) -> float | None:
-    try:
-        status = rpc_status.from_call(error)
-    except ValueError:
-        return None
-    for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            info = error_details_pb2.RetryInfo()
-            detail.Unpack(info)
-            return info.retry_delay.seconds + info.retry_delay.nanos / 1e9
-    return None
+    return NeighbourUnavailable(message, code, Failure.from_rpc_error(error).retry_after_seconds)
 
 
 async def call(operation: Callable[[], Awaitable[T]]) -> T:
@@ -77,7 +65,8 @@ class LpsClient:
     @property
     def stub(self) -> pb_grpc.LlmProviderServiceStub:
         if self._stub is None:
-            self._stub = pb_grpc.LlmProviderServiceStub(self.channel)
+            # generated gRPC code carries no annotations
+            self._stub = pb_grpc.LlmProviderServiceStub(self.channel)  # type: ignore[no-untyped-call]
         return self._stub
 
     @stub.setter
@@ -87,7 +76,7 @@ class LpsClient:
     @property
     def jobs(self) -> batch_job_service_pb2_grpc.BatchJobServiceStub:
         if self._jobs is None:
-            self._jobs = batch_job_service_pb2_grpc.BatchJobServiceStub(self.channel)
+            self._jobs = batch_job_service_pb2_grpc.BatchJobServiceStub(self.channel)  # type: ignore[no-untyped-call]
         return self._jobs
 
     @property
@@ -102,7 +91,7 @@ class LpsClient:
         )
 
     async def create_batch_job(self, request_id: str, requests: Sequence[comparison_pb2.ComparisonRequest]) -> str:
-        response = await call(
+        response: batch_job_service_pb2.CreateBatchJobResponse = await call(
             lambda: self.jobs.CreateBatchJob(
                 batch_job_service_pb2.CreateBatchJobRequest(request_id=request_id, requests=list(requests)),
                 timeout=self.timeout,
@@ -143,7 +132,7 @@ class LpsClient:
     async def models(self, provider: int) -> list[ModelInfo]:
         response = await call(
             lambda: self.stub.ListModels(
-                pb.ListModelsRequest(provider=provider, include_deprecated=True),
+                pb.ListModelsRequest(provider=converters.provider_enum(provider), include_deprecated=True),
                 timeout=self.timeout,
                 metadata=self.metadata,
             )
@@ -170,14 +159,10 @@ class LpsClient:
 
     async def ack(self, request_ids: Sequence[str]) -> None:
         for start in range(0, len(request_ids), 1000):
-            chunk = list(request_ids[start : start + 1000])
-            await call(
-                lambda chunk=chunk: self.stub.AckComparisonResults(
-                    pb.AckComparisonResultsRequest(consumer=self.settings.lps_consumer, request_ids=chunk),
-                    timeout=self.timeout,
-                    metadata=self.metadata,
-                )
+            request = pb.AckComparisonResultsRequest(
+                consumer=self.settings.lps_consumer, request_ids=list(request_ids[start : start + 1000])
             )
+            await call(partial(self.stub.AckComparisonResults, request, timeout=self.timeout, metadata=self.metadata))
 
     async def close(self) -> None:
         if self._channel is not None:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 from huleedu.results.v1 import result_aggregator_service_pb2 as ras_pb
@@ -24,6 +25,10 @@ from cj_server.domain.errors import PERMANENT_CODES
 from cj_server.metrics import CjMetrics
 from cj_server.settings import CjSettings
 from cj_server.store import CjStore
+from service_core.retry import RetryPolicy
+
+# 1 s after the first failure, doubling up to a minute; no jitter (one relay per replica).
+RETRY = RetryPolicy("cj-outbox", base_seconds=1.0, multiplier=2.0, cap_seconds=60.0, jitter=0.0)
 
 log = logging.getLogger("cj_server.outbox")
 
@@ -44,7 +49,8 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         if self.settings.ras_target and self.channel is None:
             self.channel = grpc.aio.insecure_channel(self.settings.ras_target)
-            self.stub = ras_grpc.ResultAggregatorServiceStub(self.channel)
+            # generated gRPC code carries no annotations
+            self.stub = ras_grpc.ResultAggregatorServiceStub(self.channel)  # type: ignore[no-untyped-call]
         if self.stub is None:
             log.warning("CJ_RAS_TARGET is not set: results stay in the outbox until a result aggregator is configured")
             return
@@ -66,7 +72,7 @@ class OutboxRelay:
                 if error.code().name in PERMANENT_CODES:
                     await self._park(row, message)
                     continue
-                delay = min(60.0, 2.0 ** row["attempts"])
+                delay = RETRY.ceiling(row["attempts"] + 1)
                 await self.store.mark_outbox(
                     row["outbox_id"], delivered_at=None, next_attempt_at=self.clock() + delay, error=message
                 )
@@ -80,7 +86,7 @@ class OutboxRelay:
             delivered += 1
         return delivered
 
-    async def _park(self, row: dict, message: str) -> None:
+    async def _park(self, row: dict[str, Any], message: str) -> None:
         now = self.clock()
         await self.store.mark_outbox(
             row["outbox_id"], delivered_at=None, next_attempt_at=now, error=message, dead_at=now

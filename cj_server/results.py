@@ -17,6 +17,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
+from huleedu.llm.v1 import comparison_pb2
+
 from cj_server import converters
 from cj_server.domain.errors import NeighbourError
 from cj_server.domain.records import Arrived
@@ -24,6 +26,9 @@ from cj_server.lps_client import LpsClient
 from cj_server.metrics import CjMetrics
 from cj_server.settings import CjSettings
 from cj_server.store import SUCCEEDED, CjStore
+
+# Results as they arrive from the stream; None marks the stream's end.
+ResultQueue = asyncio.Queue[comparison_pb2.ComparisonResult | None]
 
 log = logging.getLogger("cj_server.results")
 
@@ -48,7 +53,7 @@ class ResultConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         """Subscribe, apply, acknowledge; reconnect when the stream ends, until stopped."""
         while not stop.is_set():
-            queue: asyncio.Queue = asyncio.Queue()
+            queue: ResultQueue = asyncio.Queue()
             reader = asyncio.create_task(self._read(queue))
             try:
                 await self._apply_from(queue, reader, stop)
@@ -64,7 +69,7 @@ class ResultConsumer:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
 
-    async def _read(self, queue: asyncio.Queue) -> None:
+    async def _read(self, queue: ResultQueue) -> None:
         try:
             async for result in self.lps.results(self.settings.result_max_in_flight):
                 queue.put_nowait(result)
@@ -73,7 +78,7 @@ class ResultConsumer:
         finally:
             queue.put_nowait(None)
 
-    async def _apply_from(self, queue: asyncio.Queue, reader: asyncio.Task, stop: asyncio.Event) -> None:
+    async def _apply_from(self, queue: ResultQueue, reader: asyncio.Task[None], stop: asyncio.Event) -> None:
         while not stop.is_set():
             first = await queue.get()
             if first is None:

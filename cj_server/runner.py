@@ -31,9 +31,11 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
+from huleedu.llm.v1 import comparison_pb2
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cj_server import converters
 from cj_server.domain.batch_job_chunks import batch_job_chunks
@@ -46,11 +48,12 @@ from cj_server.domain.reliability import split_half_reliability
 from cj_server.domain.scheduling import Backoff, admit
 from cj_server.domain.stopping import Action
 from cj_server.domain.summary import ItemInfo, summarize
+from cj_server.domain.validation import ValidItem as Item
 from cj_server.lps_client import LpsClient
 from cj_server.metrics import CjMetrics
 from cj_server.outcomes import record_end
 from cj_server.settings import BatchingMode, CjSettings
-from cj_server.store import ACTIVE, FAILED, PENDING, SUCCEEDED, CjStore, Item
+from cj_server.store import ACTIVE, FAILED, PENDING, SUCCEEDED, CjStore
 
 log = logging.getLogger("cj_server.runner")
 SUBMIT_CHUNK = 500  # requests per SubmitComparisons call
@@ -67,7 +70,7 @@ class Tracked:
     last_seq: int
     succeeded: list[tuple[int, int, bool]] = field(default_factory=list)
     pending: dict[str, tuple[int, int]] = field(default_factory=dict)
-    failed: Counter = field(default_factory=Counter)
+    failed: Counter[tuple[int, int]] = field(default_factory=Counter)
     judged: set[tuple[int, int]] = field(default_factory=set)
     scores: np.ndarray | None = None  # the last step's fit, to warm-start the next
     honest: HonestReliability | None = None  # the last honest reliability estimate
@@ -119,7 +122,7 @@ class Runner:
         self.held: set[str] = set()
         self._seen: dict[str, tuple[int, int, int]] = {}
         self._dirty: set[str] = set()
-        self._tasks: dict[str, asyncio.Task] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._next_claim = 0.0
 
@@ -174,7 +177,7 @@ class Runner:
     async def _poll(self) -> None:
         """One query for the counters of every held assessment: changed ones are stepped."""
         rows = await self.store.held(self.owner, sorted(self.held))
-        present = set()
+        present: set[str] = set()
         for row in rows:
             assessment_id = row["assessment_id"]
             present.add(assessment_id)
@@ -312,7 +315,9 @@ class Runner:
         room = window(tracked.n_items, self.engine_config) - len(tracked.pending)
         return admit(wave, tracked.pending.values(), room, self.engine_config.max_in_flight_per_essay)
 
-    def _still_mine(self, locked: dict[str, Any] | None, read: dict[str, Any], exact: bool) -> bool:
+    def _still_mine(
+        self, locked: dict[str, Any] | None, read: dict[str, Any], exact: bool
+    ) -> TypeGuard[dict[str, Any]]:
         """The step's state is still the assessment's: same lease, nobody added comparisons, and
         (to end it) no result arrived since. Results arriving during a SUBMIT are harmless: they
         only turn pending comparisons into answered ones."""
@@ -326,8 +331,14 @@ class Runner:
     # ---- waves -----------------------------------------------------------------------------------
 
     async def _start_wave(
-        self, connection, row: dict[str, Any], tracked: Tracked, wave: list[tuple[int, int]], split: float, now: float
-    ) -> list:
+        self,
+        connection: AsyncConnection,
+        row: dict[str, Any],
+        tracked: Tracked,
+        wave: list[tuple[int, int]],
+        split: float,
+        now: float,
+    ) -> list[dict[str, Any]]:
         wave_number = row["waves"] + 1
         single = row["llm_batching_mode"] == BatchingMode.PROVIDER_BATCH_API.value
         deadline = now + (self.settings.batch_deadline_seconds if single else self.settings.comparison_deadline_seconds)
@@ -367,7 +378,9 @@ class Runner:
         self._seen[row["assessment_id"]] = (attempts, row["succeeded_count"], row["failed_count"])
         return new_rows
 
-    def _requests(self, row: dict[str, Any], tracked: Tracked, comparisons: list[dict[str, Any]]) -> list:
+    def _requests(
+        self, row: dict[str, Any], tracked: Tracked, comparisons: list[dict[str, Any]]
+    ) -> list[comparison_pb2.ComparisonRequest]:
         mode = BatchingMode(row["llm_batching_mode"])
         return [
             converters.lps_request(
@@ -460,7 +473,9 @@ class Runner:
 
     # ---- the end ---------------------------------------------------------------------------------
 
-    async def _finalize(self, connection, row, tracked: Tracked, state: State, result: Step, now: float) -> None:
+    async def _finalize(
+        self, connection: AsyncConnection, row: dict[str, Any], tracked: Tracked, state: State, result: Step, now: float
+    ) -> None:
         fit = result.fit
         if fit is None:  # the policy finalizes only with judgements; guard the invariant anyway
             await record_end(self.store, self.metrics, connection, row, "no judgement to summarize", now)

@@ -187,7 +187,9 @@ class CjStore(TransactionalStore):
             assessments.update().where(assessments.c.assessment_id == assessment_id).values(**values)
         )
 
-    async def list(self, *, limit: int, after: tuple[float, str] | None, states: Sequence[str]) -> list[dict]:
+    async def list_assessments(
+        self, *, limit: int, after: tuple[float, str] | None, states: Sequence[str]
+    ) -> list[dict[str, Any]]:
         a = assessments.c
         select = sa.select(assessments).order_by(a.created_at.desc(), a.assessment_id.desc()).limit(limit)
         if after is not None:
@@ -240,7 +242,7 @@ class CjStore(TransactionalStore):
 
     # ---- comparisons ---------------------------------------------------------------------
 
-    async def comparisons(self, assessment_id: str, connection: AsyncConnection | None = None) -> list[dict]:
+    async def comparisons(self, assessment_id: str, connection: AsyncConnection | None = None) -> list[dict[str, Any]]:
         # A fixed order, so the engine (its split-half draw) sees the same state on every database.
         select = (
             sa.select(comparisons)
@@ -611,7 +613,9 @@ class CjStore(TransactionalStore):
             rows = (await connection.execute(sa.select(anchors).where(anchors.c.anchor_id.in_(list(anchor_ids))))).all()
         return {r.anchor_id: dict(r._mapping) for r in rows}
 
-    async def list_anchors(self, *, limit: int, offset: int, grade_scale_id: str, assignment_id: str) -> list[dict]:
+    async def list_anchors(
+        self, *, limit: int, offset: int, grade_scale_id: str, assignment_id: str
+    ) -> list[dict[str, Any]]:
         select = sa.select(anchors).order_by(anchors.c.created_at, anchors.c.anchor_id).offset(offset).limit(limit)
         if grade_scale_id:
             select = select.where(anchors.c.grade_scale_id == grade_scale_id)
