@@ -89,7 +89,7 @@ async def test_each_batching_mode(database_url, mode, expected):
         result = await s.result(created.name)
         requests = s.cj.registry.get_sample_value("cj_llm_requests_total", {"batching_mode": expected})
         batches = s.cj.registry.get_sample_value("cj_llm_batches_started_total", {"batching_mode": expected})
-        jobs = await s.lps.jobs.list(limit=10, after=None, states=[], provider=None)
+        jobs = await s.lps.jobs.list_jobs(limit=10, after=None, states=[], provider=None)
     assert done.state == A.STATE_SUCCEEDED and requests == done.progress.comparisons_submitted
     assert batches == done.progress.waves
     if expected == "provider_batch_api":

@@ -24,11 +24,11 @@ async def test_two_thousand_essays_at_the_default_budget_reach_the_vendor(databa
         )
 
         async def judged() -> bool:
-            jobs = await s.lps.jobs.list(limit=10, after=None, states=[], provider=None)
+            jobs = await s.lps.jobs.list_jobs(limit=10, after=None, states=[], provider=None)
             return len(jobs) == 2 and all(job.state.is_terminal for job in jobs)
 
         assert await wait_until(judged, timeout=240)
-        jobs = await s.lps.jobs.list(limit=10, after=None, states=[], provider=None)
+        jobs = await s.lps.jobs.list_jobs(limit=10, after=None, states=[], provider=None)
         parts = [await s.lps.jobs.parts(job.job_id) for job in jobs]
 
         async def ended() -> bool:
