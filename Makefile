@@ -43,7 +43,7 @@ test: setup tools lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy service_core llm_provider_server ras_server huleedu_cli stack
+	$(BIN)/mypy service_core cj_server llm_provider_server ras_server huleedu_cli stack
 	$(BIN)/buf lint
 	$(BIN)/buf format -d --exit-code proto
 

@@ -112,7 +112,7 @@ class CjApp:
             error_domain=ERROR_DOMAIN,
             registry=self.registry,
             # the generated registration function carries no annotations
-            services=[Service(CJ_SERVICE, lambda server: add_servicer(servicer, server))],  # type: ignore[no-untyped-call]
+            services=[Service(CJ_SERVICE, lambda server: add_servicer(servicer, server))],
             on_start=[self.start],
             on_stop=[self.stop],
         )

@@ -66,7 +66,7 @@ class LpsClient:
     def stub(self) -> pb_grpc.LlmProviderServiceStub:
         if self._stub is None:
             # generated gRPC code carries no annotations
-            self._stub = pb_grpc.LlmProviderServiceStub(self.channel)  # type: ignore[no-untyped-call]
+            self._stub = pb_grpc.LlmProviderServiceStub(self.channel)
         return self._stub
 
     @stub.setter
@@ -76,7 +76,7 @@ class LpsClient:
     @property
     def jobs(self) -> batch_job_service_pb2_grpc.BatchJobServiceStub:
         if self._jobs is None:
-            self._jobs = batch_job_service_pb2_grpc.BatchJobServiceStub(self.channel)  # type: ignore[no-untyped-call]
+            self._jobs = batch_job_service_pb2_grpc.BatchJobServiceStub(self.channel)
         return self._jobs
 
     @property

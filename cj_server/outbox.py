@@ -50,7 +50,7 @@ class OutboxRelay:
         if self.settings.ras_target and self.channel is None:
             self.channel = grpc.aio.insecure_channel(self.settings.ras_target)
             # generated gRPC code carries no annotations
-            self.stub = ras_grpc.ResultAggregatorServiceStub(self.channel)  # type: ignore[no-untyped-call]
+            self.stub = ras_grpc.ResultAggregatorServiceStub(self.channel)
         if self.stub is None:
             log.warning("CJ_RAS_TARGET is not set: results stay in the outbox until a result aggregator is configured")
             return

@@ -45,7 +45,7 @@ from cj_server.domain.errors import NeighbourRefused, NeighbourUnavailable
 from cj_server.domain.grading import GradeScale
 from cj_server.domain.held_out import HonestReliability
 from cj_server.domain.reliability import split_half_reliability
-from cj_server.domain.scheduling import Backoff, admit
+from cj_server.domain.scheduling import admit
 from cj_server.domain.stopping import Action
 from cj_server.domain.summary import ItemInfo, summarize
 from cj_server.domain.validation import ValidItem as Item
@@ -54,6 +54,7 @@ from cj_server.metrics import CjMetrics
 from cj_server.outcomes import record_end
 from cj_server.settings import BatchingMode, CjSettings
 from cj_server.store import ACTIVE, FAILED, PENDING, SUCCEEDED, CjStore
+from service_core.retry import RetryPolicy
 
 log = logging.getLogger("cj_server.runner")
 SUBMIT_CHUNK = 500  # requests per SubmitComparisons call
@@ -117,7 +118,13 @@ class Runner:
         self.clock = clock
         self.owner = uuid.uuid4().hex
         self.engine_config = replace(config_from_settings(settings), refill_fraction=settings.refill_fraction)
-        self.backoff = Backoff(settings.resend_initial_seconds, settings.resend_max_seconds)
+        # The one retry policy of service_core; RetryInfo is honoured up to the same cap.
+        self.backoff = RetryPolicy(
+            "cj-wave-resend",
+            base_seconds=settings.resend_initial_seconds,
+            cap_seconds=settings.resend_max_seconds,
+            max_server_delay_seconds=settings.resend_max_seconds,
+        )
         self.tracked: dict[str, Tracked] = {}
         self.held: set[str] = set()
         self._seen: dict[str, tuple[int, int, int]] = {}
@@ -415,7 +422,7 @@ class Runner:
         except NeighbourUnavailable as error:
             tracked.unsent = True
             tracked.send_failures += 1
-            delay = self.backoff.delay(tracked.send_failures, error.retry_after)
+            delay = self.backoff.delay(tracked.send_failures, retry_after_seconds=error.retry_after)
             tracked.resend_at = self.clock() + delay
             self.metrics.resends.inc()
             log.warning(

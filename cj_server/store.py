@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cj_server.domain.validation import ValidItem as Item
-from service_core.db import TransactionalStore
+from service_core.db import TransactionalStore, newest_first
 from service_core.errors import AlreadyExists
 from service_core.idempotency import create_once
 
@@ -191,11 +191,7 @@ class CjStore(TransactionalStore):
         self, *, limit: int, after: tuple[float, str] | None, states: Sequence[str]
     ) -> list[dict[str, Any]]:
         a = assessments.c
-        select = sa.select(assessments).order_by(a.created_at.desc(), a.assessment_id.desc()).limit(limit)
-        if after is not None:
-            select = select.where(
-                sa.or_(a.created_at < after[0], sa.and_(a.created_at == after[0], a.assessment_id < after[1]))
-            )
+        select = newest_first(sa.select(assessments), a.created_at, a.assessment_id, after).limit(limit)
         if states:
             select = select.where(a.state.in_(list(states)))
         async with self.engine.connect() as connection:

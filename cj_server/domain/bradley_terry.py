@@ -54,6 +54,7 @@ same solution, and faster where n^2 is small.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,8 +113,8 @@ class Fit:
         """Var(theta_i - theta_j): exact with a covariance, else 1/P_ii + 1/P_jj (see the module docstring)."""
         if self.covariance is not None:
             cov = self.covariance
-            return np.maximum(cov[i, i] + cov[j, j] - 2.0 * cov[i, j], 0.0)
-        return self.conditional_variance[i] + self.conditional_variance[j]
+            return np.asarray(np.maximum(cov[i, i] + cov[j, j] - 2.0 * cov[i, j], 0.0))
+        return np.asarray(self.conditional_variance[i] + self.conditional_variance[j])
 
 
 class _System:
@@ -131,7 +132,7 @@ class _System:
         self.transpose = self.incidence.T.tocsr()
 
     def margins(self, params: np.ndarray) -> np.ndarray:
-        return self.incidence @ params
+        return np.asarray(self.incidence @ params)
 
     def log_posterior(self, params: np.ndarray) -> float:
         margin = self.margins(params)
@@ -149,12 +150,17 @@ class _System:
     def product(self, weight: np.ndarray, x: np.ndarray) -> np.ndarray:
         """P x for a vector or a block of column vectors."""
         if x.ndim == 1:
-            return self.transpose @ (weight * (self.incidence @ x)) + self.prior * x
-        return self.transpose @ (weight[:, None] * (self.incidence @ x)) + self.prior[:, None] * x
+            return np.asarray(self.transpose @ (weight * (self.incidence @ x)) + self.prior * x)
+        return np.asarray(self.transpose @ (weight[:, None] * (self.incidence @ x)) + self.prior[:, None] * x)
 
 
 def conjugate_gradients(
-    product, diagonal: np.ndarray, rhs: np.ndarray, *, tolerance: float = 1e-10, max_iterations: int = 500
+    product: Callable[[np.ndarray], np.ndarray],
+    diagonal: np.ndarray,
+    rhs: np.ndarray,
+    *,
+    tolerance: float = 1e-10,
+    max_iterations: int = 500,
 ) -> np.ndarray:
     """Solve P X = rhs (one vector or a block of columns) by Jacobi-preconditioned CG, columns independent."""
     single = rhs.ndim == 1
@@ -280,12 +286,15 @@ def _newton_step(system: _System, weight: np.ndarray, diagonal: np.ndarray, grad
     """Solve P step = g: Cholesky for small n (where a dense n x n is cheaper than CG's overhead), else
     inexact Newton by CG, loose far from the mode and tight near it (superlinear convergence)."""
     if system.n <= DENSE_SOLVE_MAX:
-        return cho_solve(cho_factor(dense_precision(system, weight), check_finite=False), gradient, check_finite=False)
+        factor = cho_factor(dense_precision(system, weight), check_finite=False)
+        return np.asarray(cho_solve(factor, gradient, check_finite=False))
     forcing = min(0.1, max(1e-10, float(np.abs(gradient).max())))
     return conjugate_gradients(lambda x: system.product(weight, x), diagonal, gradient, tolerance=forcing)
 
 
-def _line_search(system: _System, params: np.ndarray, step: np.ndarray, current: float):
+def _line_search(
+    system: _System, params: np.ndarray, step: np.ndarray, current: float
+) -> tuple[np.ndarray, float, float]:
     scale = 1.0
     while True:
         candidate = params + scale * step
@@ -325,7 +334,7 @@ def _dense_covariance(system: _System, weight: np.ndarray) -> tuple[np.ndarray, 
 def centre(covariance: np.ndarray) -> np.ndarray:
     """C S C with C = I - 11^T/n, in O(n^2): S - r 1^T - 1 r^T + m, r the row means, m the grand mean."""
     rows = covariance.mean(axis=1)
-    return covariance - rows[:, None] - rows[None, :] + rows.mean()
+    return np.asarray(covariance - rows[:, None] - rows[None, :] + rows.mean())
 
 
 def _approximate_variances(
@@ -376,4 +385,4 @@ def laplace_log_marginal(comparisons: Comparisons, result: Fit, *, alpha_bias: f
     log_det = 2.0 * float(np.log(np.abs(np.diag(factor))).sum())
     tau2 = 1.0 / result.alpha
     penalty = 0.5 * float(np.sum(result.scores**2)) / tau2 + 0.5 * n * np.log(tau2)
-    return log_likelihood - penalty - 0.5 * alpha_bias * result.position_bias**2 - 0.5 * log_det
+    return float(log_likelihood - penalty - 0.5 * alpha_bias * result.position_bias**2 - 0.5 * log_det)

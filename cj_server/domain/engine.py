@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from cj_server.domain.bradley_terry import DENSE_MAX, Comparisons, Fit, fit
 from cj_server.domain.held_out import NOT_AVAILABLE, HonestReliability, ProbeSchedule, estimate
@@ -254,11 +254,12 @@ def step(state: State, config: EngineConfig) -> Step:
     if decision.action is Action.FINALIZE and current is not None:
         if state.warm_honest is not None and honest is state.warm_honest:  # the result gets a fresh estimate
             current, honest = assess(State(**{**state.__dict__, "warm_honest": None}), config, schedule)
-        split = _split_half(state, config, current, rng)
+        if current is not None:  # a refit of what was already fitted, so never None in practice
+            split = _split_half(state, config, current, rng)
     return Step(decision, wave, current, ssr, split, progress.reliability, honest)
 
 
-def _split_half(state: State, config: EngineConfig, current: Fit, rng) -> float:
+def _split_half(state: State, config: EngineConfig, current: Fit, rng: np.random.Generator) -> float:
     """Split-half (mean over the splits), for the result only: it is reported, labelled, and never
     stopped on (each half's pairs were chosen from the other half's outcomes, so it overstates)."""
     comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
@@ -267,7 +268,15 @@ def _split_half(state: State, config: EngineConfig, current: Fit, rng) -> float:
     )
 
 
-def _wave(state: State, pairing: PairingState, schedule: ProbeSchedule, rng, retry, room: int, config: EngineConfig):
+def _wave(
+    state: State,
+    pairing: PairingState,
+    schedule: ProbeSchedule,
+    rng: np.random.Generator,
+    retry: list[tuple[int, int]],
+    room: int,
+    config: EngineConfig,
+) -> list[tuple[int, int]]:
     """Retries, then the probes that are due (to keep their share), then adaptive pairs."""
     asked_probes = int(np.count_nonzero(schedule.is_probe(*_asked_arrays(state)))) if len(schedule.pairs) else 0
     total = state.budget if state.single_wave else state.attempts + room
@@ -360,7 +369,9 @@ def _pairing_state(state: State, current: Fit | None, asked: AskedPairs, config:
     return PairingState(current.scores, current.difference_variance, asked, first_counts, second_counts, capacity)
 
 
-def _single_batch(pairing: PairingState, rng, room: int, config: EngineConfig) -> list[tuple[int, int]]:
+def _single_batch(
+    pairing: PairingState, rng: np.random.Generator, room: int, config: EngineConfig
+) -> list[tuple[int, int]]:
     """provider_batch_api: every pair up to the budget in one wave, built from successive
     coverage rounds (each essay once per round) so the comparisons spread evenly."""
     wave: list[tuple[int, int]] = []

@@ -202,8 +202,10 @@ def estimate(
     search = _Search(training, probes, fit_position_bias, start, seed)
     profile = search.run(previous_prior_variance)
     best = _parabola_peak(profile)
-    kwargs = {} if dense_max is None else {"dense_max": dense_max}
-    final = fit(comparisons, alpha=1.0 / best, fit_position_bias=fit_position_bias, start=start, seed=seed, **kwargs)
+    dense = DENSE_MAX if dense_max is None else dense_max
+    final = fit(
+        comparisons, alpha=1.0 / best, fit_position_bias=fit_position_bias, start=start, seed=seed, dense_max=dense
+    )
     point = _profile_interval(profile, best, POINT_DROP)[0] if POINT_DROP > 0 else best
     low, high = _profile_interval(profile, best, INTERVAL_DROP)
     values: dict[float, float] = {}
@@ -215,7 +217,7 @@ def estimate(
                 fit_position_bias=fit_position_bias,
                 start=final.scores,
                 seed=seed,
-                **kwargs,
+                dense_max=dense,
             )
             values[tau2] = model_reliability(refit)
     honest = HonestReliability(True, values[point], values[low], values[high], best, len(probes), len(comparisons))
@@ -223,7 +225,9 @@ def estimate(
 
 
 class _Search:
-    def __init__(self, training: Comparisons, probes: Comparisons, with_bias: bool, start, seed: int):
+    def __init__(
+        self, training: Comparisons, probes: Comparisons, with_bias: bool, start: np.ndarray | None, seed: int
+    ):
         self.training, self.probes, self.with_bias, self.seed = training, probes, with_bias, seed
         self.start = start
         self.values: dict[float, float] = {}  # log tau^2 -> held-out log likelihood

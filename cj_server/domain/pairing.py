@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ class AskedPairs:
     keys: np.ndarray
 
     @classmethod
-    def of(cls, n: int, first, second) -> AskedPairs:
+    def of(cls, n: int, first: Any, second: Any) -> AskedPairs:
         first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
         return cls(n, np.unique(first * n + second))
 
@@ -65,7 +66,7 @@ class AskedPairs:
         if len(self.keys) == 0:
             return np.zeros(query.shape, dtype=bool)
         where = np.minimum(np.searchsorted(self.keys, query), len(self.keys) - 1)
-        return self.keys[where] == query
+        return np.asarray(self.keys[where] == query)
 
     def with_pairs(self, pairs: list[tuple[int, int]]) -> AskedPairs:
         if not pairs:
@@ -76,7 +77,7 @@ class AskedPairs:
     def all_asked(self) -> bool:
         """Every ordered pair of distinct essays has been asked."""
         diagonal = np.count_nonzero(self.keys // self.n == self.keys % self.n)
-        return len(self.keys) - diagonal >= self.n * (self.n - 1)
+        return bool(len(self.keys) - diagonal >= self.n * (self.n - 1))
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,14 @@ class PairingState:
     capacity: np.ndarray | None = None  # new comparisons each essay may join now; None: one each
 
     @classmethod
-    def prior(cls, n: int, alpha: float, asked: AskedPairs, first_counts=None, second_counts=None) -> PairingState:
+    def prior(
+        cls,
+        n: int,
+        alpha: float,
+        asked: AskedPairs,
+        first_counts: np.ndarray | None = None,
+        second_counts: np.ndarray | None = None,
+    ) -> PairingState:
         """Before any judgement: every difference has the prior variance 2 / alpha."""
         return cls(
             np.zeros(n),
@@ -100,14 +108,23 @@ class PairingState:
         )
 
     @classmethod
-    def from_covariance(cls, scores, covariance: np.ndarray, asked: AskedPairs, first_counts, second_counts):
-        def variance(i, j):
-            return np.maximum(covariance[i, i] + covariance[j, j] - 2.0 * covariance[i, j], 0.0)
+    def from_covariance(
+        cls,
+        scores: np.ndarray,
+        covariance: np.ndarray,
+        asked: AskedPairs,
+        first_counts: np.ndarray,
+        second_counts: np.ndarray,
+    ) -> PairingState:
+        def variance(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+            return np.asarray(np.maximum(covariance[i, i] + covariance[j, j] - 2.0 * covariance[i, j], 0.0))
 
         return cls(scores, variance, asked, first_counts, second_counts)
 
 
-def candidate_pairs(scores: np.ndarray, window: int, full_below: int = FULL_CANDIDATES_BELOW):
+def candidate_pairs(
+    scores: np.ndarray, window: int, full_below: int = FULL_CANDIDATES_BELOW
+) -> tuple[np.ndarray, np.ndarray]:
     """Unordered candidate pairs (i < j)."""
     n = len(scores)
     if n <= full_below:
@@ -125,7 +142,7 @@ def candidate_pairs(scores: np.ndarray, window: int, full_below: int = FULL_CAND
 def information(state: PairingState, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     diff = state.scores[i] - state.scores[j]
     p = 1.0 / (1.0 + np.exp(-diff))
-    return p * (1.0 - p) * np.maximum(state.difference_variance(i, j), 0.0)
+    return np.asarray(p * (1.0 - p) * np.maximum(state.difference_variance(i, j), 0.0))
 
 
 @dataclass
@@ -137,7 +154,9 @@ class _Candidates:
     weight: np.ndarray
 
 
-def _candidates(state: PairingState, i: np.ndarray, j: np.ndarray, free: np.ndarray, rng) -> _Candidates:
+def _candidates(
+    state: PairingState, i: np.ndarray, j: np.ndarray, free: np.ndarray, rng: np.random.Generator
+) -> _Candidates:
     open_ij, open_ji = ~state.asked.contains(i, j), ~state.asked.contains(j, i)
     usable = (open_ij | open_ji) & free[i] & free[j]
     i, j, open_ij, open_ji = i[usable], j[usable], open_ij[usable], open_ji[usable]
@@ -184,7 +203,17 @@ def next_wave(
     return wave
 
 
-def _greedy(state, found: _Candidates, capacity, used, chosen, room: int, *, once: bool, rng) -> list:
+def _greedy(
+    state: PairingState,
+    found: _Candidates,
+    capacity: np.ndarray,
+    used: np.ndarray,
+    chosen: set[tuple[int, int]],
+    room: int,
+    *,
+    once: bool,
+    rng: np.random.Generator,
+) -> list[tuple[int, int]]:
     limit = np.minimum(capacity, 1) if once else capacity
     pairs: list[tuple[int, int]] = []
     if room <= 0 or len(found.i) == 0:
@@ -202,7 +231,16 @@ def _greedy(state, found: _Candidates, capacity, used, chosen, room: int, *, onc
     return pairs
 
 
-def _match_leftovers(state, rng, lonely: np.ndarray, capacity, used, chosen, room: int, window: int) -> list:
+def _match_leftovers(
+    state: PairingState,
+    rng: np.random.Generator,
+    lonely: np.ndarray,
+    capacity: np.ndarray,
+    used: np.ndarray,
+    chosen: set[tuple[int, int]],
+    room: int,
+    window: int,
+) -> list[tuple[int, int]]:
     if len(lonely) <= MAX_LEFTOVERS_ALL_PAIRS:
         a, b = np.triu_indices(len(lonely), k=1)
     else:
@@ -214,7 +252,14 @@ def _match_leftovers(state, rng, lonely: np.ndarray, capacity, used, chosen, roo
     return _greedy(state, found, capacity, used, chosen, room, once=True, rng=rng)
 
 
-def _best_partner(state, lone: int, found: _Candidates, capacity, used, chosen) -> tuple[int, int] | None:
+def _best_partner(
+    state: PairingState,
+    lone: int,
+    found: _Candidates,
+    capacity: np.ndarray,
+    used: np.ndarray,
+    chosen: set[tuple[int, int]],
+) -> tuple[int, int] | None:
     involved = np.flatnonzero((found.i == lone) | (found.j == lone))
     # without explicit capacities (a coverage wave) the odd essay's partner may appear twice
     room = capacity - used if state.capacity is not None else np.ones_like(used)

@@ -6,22 +6,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff for re-sending what the LLM provider server could not take,
-    honouring the server's RetryInfo when it gives one."""
-
-    initial_seconds: float = 0.5
-    max_seconds: float = 30.0
-
-    def delay(self, failures: int, retry_after: float | None) -> float:
-        exponential = min(self.max_seconds, self.initial_seconds * 2 ** max(failures - 1, 0))
-        if retry_after is not None and retry_after > 0:
-            return min(self.max_seconds, max(retry_after, self.initial_seconds))
-        return exponential
 
 
 def admit(

@@ -6,14 +6,13 @@ or override fails `CreateAssessment`, not the assessment's first wave."""
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from cj_server.domain.grading import BUILT_IN_SCALES, GradeScale
 from service_core.errors import FieldViolation
+from service_core.validation import is_valid_id
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 ID_RULE = "required: 1-128 characters of letters, digits and . _ : -"
 DEFAULT_SCALE = "swedish_f_to_a"
 PREFIX = 80  # characters of an input value an error message may repeat
@@ -104,7 +103,7 @@ def validate_create(
     def bad(name: str, why: str) -> None:
         violations.append(FieldViolation(name, why))
 
-    if not ID_PATTERN.match(spec.request_id):
+    if not is_valid_id(spec.request_id):
         bad("request_id", ID_RULE)
     scale = _scale(spec, bad)
     inputs = list(spec.essays) + list(spec.anchors)
@@ -130,7 +129,7 @@ def _items(
     items: list[ValidItem] = []
     seen: set[str] = set()
     for essay in inputs:
-        if not ID_PATTERN.match(essay.essay_id):
+        if not is_valid_id(essay.essay_id):
             bad(essay.id_field, ID_RULE)
         elif essay.essay_id in seen:
             bad(essay.id_field, f"{essay.essay_id!r} appears more than once")
@@ -228,7 +227,7 @@ def validate_anchor(
 ) -> list[FieldViolation]:
     """A stored anchor essay (`CreateAnchor`)."""
     out = []
-    if not ID_PATTERN.match(request_id):
+    if not is_valid_id(request_id):
         out.append(FieldViolation("request_id", ID_RULE))
     scale = BUILT_IN_SCALES.get(grade_scale_id)
     if scale is None:

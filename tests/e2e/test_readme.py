@@ -57,6 +57,13 @@ def servers(tmp_path):
     }
     processes = start_stack(tmp_path, stack_envs(tmp_path, lps))
     yield {module: process.target for module, process in processes.items()}
+    faults = [
+        f"{module}: {m.get('message')} {m.get('exc_info', m.get('exception', ''))}"[:3000]
+        for module, process in processes.items()
+        for m in process.log_messages()
+        if m.get("level") == "ERROR"
+    ]
+    print("\n".join(faults))  # shown when the test fails: what the servers logged as faults
     assert stop_stack(processes) == {"cj_server": 0, "ras_server": 0, "llm_provider_server": 0}
 
 
