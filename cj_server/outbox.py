@@ -25,6 +25,7 @@ from cj_server.domain.errors import PERMANENT_CODES
 from cj_server.metrics import CjMetrics
 from cj_server.settings import CjSettings
 from cj_server.store import CjStore
+from service_core.errors import InvariantBroken
 from service_core.retry import RetryPolicy
 
 # 1 s after the first failure, doubling up to a minute; no jitter (one relay per replica).
@@ -101,7 +102,8 @@ class OutboxRelay:
         )
 
     async def _send(self, kind: str, payload: bytes) -> None:
-        assert self.stub is not None
+        if self.stub is None:
+            raise InvariantBroken("the outbox sends only once its channel to the result aggregator is open")
         if kind == "phase_outcome":
             await self.stub.RecordPhaseOutcome(
                 ras_pb.RecordPhaseOutcomeRequest.FromString(payload), timeout=10, metadata=self.metadata

@@ -24,7 +24,14 @@ from llm_provider_server.domain.validation import Limits, consumer_violation, va
 from llm_provider_server.domain.vendor_limits import MAX_JOB_REQUESTS
 from llm_provider_server.settings import LpsSettings
 from llm_provider_server.store import BatchJobStore, LpsStore, NewRequest
-from service_core.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from service_core.errors import (
+    DomainError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    InvariantBroken,
+    NotFound,
+)
 
 
 class ComparisonService:
@@ -74,7 +81,8 @@ class ComparisonService:
             return NewRequest(spec, Provider.MOCK, self.manifest.default_for(Provider.MOCK).model_id)
         provider = spec.overrides.provider or Provider(self.settings.default_provider.value)
         model = self.manifest.resolve(provider, spec.overrides.model)
-        assert model is not None  # validated
+        if model is None:  # validation resolved it already
+            raise InvariantBroken(f"model {spec.overrides.model!r} of {provider.value} passed validation, yet unknown")
         return NewRequest(spec, provider, model.model_id)
 
     def validate(
@@ -126,7 +134,8 @@ class ComparisonService:
                 metadata={"state": stored.status.value},
             )
         cancelled = await self.store.cancel(request_id, self.clock())
-        assert cancelled is not None
+        if cancelled is None:  # pruned between the lookup and the cancel
+            raise NotFound(f"comparison {request_id} no longer exists", reason="COMPARISON_NOT_FOUND")
         self.on_cancel("comparison")
         return cancelled
 
@@ -207,7 +216,8 @@ class ComparisonService:
                 metadata={"state": job.state.value},
             )
         cancelled = await self.jobs.request_cancel(job_id, self.clock())
-        assert cancelled is not None
+        if cancelled is None:
+            raise NotFound(f"batch job {job_id} no longer exists", reason="BATCH_JOB_NOT_FOUND")
         self.on_cancel("batch_job")
         self.on_work()
         return cancelled

@@ -38,7 +38,7 @@ from llm_provider_server.domain.model import (
     Winner,
 )
 from service_core.db import TransactionalStore, newest_first
-from service_core.errors import AlreadyExists, ResourceExhausted
+from service_core.errors import AlreadyExists, InvariantBroken, ResourceExhausted
 
 metadata = sa.MetaData()
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -938,7 +938,8 @@ class BatchJobStore:
                 [{"rid": c.spec.request_id, "idx": i} for i, c in enumerate(claims)],
             )
         job = await self.get(job_id)
-        assert job is not None
+        if job is None:
+            raise InvariantBroken(f"batch job {job_id} vanished right after its insert")
         return job
 
     async def create_job(self, request_id: str, new: Sequence[NewRequest], now: float) -> tuple[JobRecord, bool]:

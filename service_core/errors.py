@@ -143,6 +143,14 @@ class PermissionDenied(DomainError):
     default_reason = "PERMISSION_DENIED"
 
 
+class InvariantBroken(DomainError):
+    """A rule the server itself keeps did not hold (a bug, not bad input): INTERNAL, named, logged.
+    Raised where a production `assert` would otherwise guard the invariant (asserts vanish under -O)."""
+
+    code = grpc.StatusCode.INTERNAL
+    default_reason = "INVARIANT_BROKEN"
+
+
 @dataclass
 class StatusBuilder:
     """Builds a `google.rpc.Status` with at most one detail of each type (AIP-193)."""

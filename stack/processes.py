@@ -40,8 +40,8 @@ class ServerProcess:
         return self
 
     def _drain(self) -> None:
-        assert self.process is not None
-        assert self.process.stderr is not None
+        if self.process is None or self.process.stderr is None:
+            raise RuntimeError(f"{self.module} is read before it was started")
         for line in self.process.stderr:
             self.lines.append(line.rstrip())
             try:
@@ -57,7 +57,8 @@ class ServerProcess:
         return f"127.0.0.1:{self.port}"
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        assert self.process is not None
+        if self.process is None:
+            raise RuntimeError(f"{self.module} is stopped before it was started")
         if self.process.poll() is None:
             self.process.send_signal(sig)
         try:

@@ -10,6 +10,7 @@ from llm_provider_server.domain.batch_job import BatchPoll, ItemResult, JobRecor
 from llm_provider_server.domain.mock_batch import ItemState, MockBatchTiming
 from llm_provider_server.domain.model import Outcome, Provider, ProviderFailure, Verdict
 from llm_provider_server.providers.base import JudgeCall
+from service_core.errors import InvariantBroken
 
 
 def decide(config: mock_judge.MockConfig, call: JudgeCall) -> mock_judge.MockCall:
@@ -47,7 +48,8 @@ class MockProvider:
             await self.sleep(decision.latency_seconds)
         if decision.failure is not None:
             raise decision.failure
-        assert decision.verdict is not None
+        if decision.verdict is None:
+            raise InvariantBroken("the mock judge decided neither a verdict nor a failure")
         return decision.verdict
 
     async def close(self) -> None:
@@ -70,7 +72,8 @@ class MockBatchAdapter:
         return len(call.prompt.canonical.encode()) + 200
 
     def _snapshot(self, job: JobRecord) -> mock_batch.MockBatchSnapshot:
-        assert job.submitted_at is not None
+        if job.submitted_at is None:
+            raise InvariantBroken(f"mock batch job {job.job_id} is polled before it was submitted")
         return mock_batch.snapshot(
             submitted_at=job.submitted_at,
             count=job.item_count,
