@@ -160,6 +160,22 @@ class FakeVendors:
             self._server.shutdown()
             self._server.server_close()
 
+    def lps_settings(
+        self, *, openai_key: str = "sk-test-openai", anthropic_key: str = "sk-ant-test-anthropic", **overrides: object
+    ) -> dict[str, object]:
+        """LPS settings overrides that send real provider calls to these fakes (both SDKs, real keys
+        of the caller's choosing, so secret-scrubbing tests can search for them)."""
+        return {
+            "use_mock_llm": False,
+            "openai_api_key": openai_key,
+            "openai_base_url": f"{self.url}/v1",
+            "anthropic_api_key": anthropic_key,
+            "anthropic_base_url": self.url,
+            "default_provider": "openai",
+            "provider_timeout_seconds": 1.0,
+            **overrides,
+        }
+
     @property
     def url(self) -> str:
         assert self._server is not None

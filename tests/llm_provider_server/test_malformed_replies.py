@@ -15,7 +15,7 @@ from huleedu.llm.v1 import comparison_pb2
 
 from llm_provider_server.domain.model import Provider, ProviderFailure, TokenUsage, Verdict, Winner
 from llm_provider_server.providers.base import JudgeCall
-from tests.llm_provider_server.fake_vendors import FakeVendors, Scripted
+from tests.llm_provider_server.fake_vendors import Scripted
 from tests.llm_provider_server.harness import comparison, lps, provider_calls
 
 R = comparison_pb2.ComparisonResult
@@ -107,13 +107,6 @@ async def test_an_unexpected_adapter_error_is_a_retryable_unavailable(database_u
     assert h.sample("llm_provider_retries_total", {"provider": "mock", "reason": "PROVIDER_UNAVAILABLE"}) == 1
 
 
-@pytest.fixture
-def vendor():
-    fake = FakeVendors().start()
-    yield fake
-    fake.stop()
-
-
 def _completion(content: Any = None, **top: Any) -> bytes:
     message = {"role": "assistant", "content": content}
     body = {
@@ -140,16 +133,9 @@ OPENAI_BODIES = {
 
 
 async def test_malformed_openai_replies_end_unparseable_or_retried_within_budget(database_url, vendor):
-    settings = {
-        "use_mock_llm": False,
-        "openai_api_key": "sk-test-malformed",
-        "openai_base_url": f"{vendor.url}/v1",
-        "default_provider": "openai",
-        "provider_timeout_seconds": 2.0,
-        "max_attempts": 2,
-        "max_concurrency_per_model": 1,
-        "max_in_flight": 1,
-    }
+    settings = vendor.lps_settings(
+        provider_timeout_seconds=2.0, max_attempts=2, max_concurrency_per_model=1, max_in_flight=1
+    )
     async with lps(database_url, **settings) as h:
         for request_id, body in OPENAI_BODIES.items():
             vendor.next(Scripted(body=body), Scripted(body=body))

@@ -59,14 +59,8 @@ def vendor():
 
 
 def settings(vendor: FakeVendors) -> dict:
-    return {
-        "use_mock_llm": False,
-        "openai_api_key": "sk-test",
-        "openai_base_url": f"{vendor.url}/v1",
-        "anthropic_api_key": "sk-ant-test",
-        "anthropic_base_url": vendor.url,
-        "max_concurrency_per_model": 1,  # one at a time, so the first call writes the cache
-    }
+    # one call at a time, so the first call writes the cache
+    return vendor.lps_settings(provider_timeout_seconds=120.0, max_concurrency_per_model=1)
 
 
 def requests(provider: int, model: str, count: int) -> list[comparison_pb2.ComparisonRequest]:

@@ -21,24 +21,8 @@ OPENAI_KEY = "sk-test-DO-NOT-LOG-1234567890"
 ANTHROPIC_KEY = "sk-ant-test-DO-NOT-LOG-0987654321"
 
 
-@pytest.fixture
-def vendor():
-    fake = FakeVendors().start()
-    yield fake
-    fake.stop()
-
-
 def real(vendor: FakeVendors, **overrides) -> dict:
-    return {
-        "use_mock_llm": False,
-        "openai_api_key": OPENAI_KEY,
-        "openai_base_url": f"{vendor.url}/v1",
-        "anthropic_api_key": ANTHROPIC_KEY,
-        "anthropic_base_url": vendor.url,
-        "provider_timeout_seconds": 1.0,
-        "default_provider": "openai",
-        **overrides,
-    }
+    return vendor.lps_settings(openai_key=OPENAI_KEY, anthropic_key=ANTHROPIC_KEY, **overrides)
 
 
 def on(provider: int, **fields) -> comparison_pb2.LlmOverrides:

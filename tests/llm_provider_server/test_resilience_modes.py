@@ -17,22 +17,8 @@ MODES = ["per_request", "serial_bundle"]
 CHAT = "/v1/chat/completions"
 
 
-@pytest.fixture
-def vendor():
-    fake = FakeVendors().start()
-    yield fake
-    fake.stop()
-
-
 def real(vendor: FakeVendors, **overrides) -> dict:
-    return {
-        "use_mock_llm": False,
-        "openai_api_key": "sk-test-resilience",
-        "openai_base_url": f"{vendor.url}/v1",
-        "default_provider": "openai",
-        "provider_timeout_seconds": 5.0,
-        **overrides,
-    }
+    return vendor.lps_settings(provider_timeout_seconds=5.0, **overrides)
 
 
 def reason(result: R) -> str:

@@ -29,25 +29,14 @@ OPENAI_KEY = "sk-proj-RECOGNISABLE-openai-key-0123456789abcdef"
 ANTHROPIC_KEY = "sk-ant-api03-RECOGNISABLE-anthropic-key-fedcba9876543210"
 
 
-@pytest.fixture
-def vendor():
-    fake = FakeVendors().start()
-    yield fake
-    fake.stop()
-
-
 def real(vendor: FakeVendors, **overrides) -> dict:
-    return {
-        "use_mock_llm": False,
-        "openai_api_key": OPENAI_KEY,
-        "openai_base_url": f"{vendor.url}/v1",
-        "anthropic_api_key": ANTHROPIC_KEY,
-        "anthropic_base_url": vendor.url,
-        "provider_timeout_seconds": 2.0,
-        "default_provider": "openai",
-        "batch_poll_interval_seconds": 0.05,
+    return vendor.lps_settings(
+        openai_key=OPENAI_KEY,
+        anthropic_key=ANTHROPIC_KEY,
+        provider_timeout_seconds=2.0,
+        batch_poll_interval_seconds=0.05,
         **overrides,
-    }
+    )
 
 
 def reason(result: R) -> str:
