@@ -22,7 +22,7 @@ def violations(request, limits: Limits | None = None) -> dict[str, str]:
 
 def test_a_valid_request_passes():
     request = cj.CreateAssessmentRequest(request_id="r1", essays=[{"essay_id": "e1", "text": "Åsa Öberg 张伟"}])
-    check_request(request)
+    assert check_request(request) is None  # no violation raised
 
 
 def test_nul_in_a_nested_string_names_the_path():
@@ -74,8 +74,8 @@ def test_valid_times_pass():
     request = json_format.ParseDict(
         {"eventId": "x", "eventTime": "9999-12-31T23:59:59.999999999Z"}, ras.RecordPhaseOutcomeRequest()
     )
-    check_request(request)
-    check_request(comparison_pb2.ComparisonRequest(ttl={"seconds": -2, "nanos": -5}))
+    assert check_request(request) is None
+    assert check_request(comparison_pb2.ComparisonRequest(ttl={"seconds": -2, "nanos": -5})) is None
 
 
 def test_default_lengths_follow_what_a_field_holds():
