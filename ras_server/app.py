@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from huleedu.results.v1 import result_aggregator_service_pb2, result_aggregator_service_pb2_grpc
 from prometheus_client import CollectorRegistry
 
+from ras_server.domain.limits import request_limits
 from ras_server.metrics import RasMetrics
 from ras_server.service import ResultService
 from ras_server.servicer import ResultAggregatorServicer
@@ -16,6 +18,7 @@ from ras_server.settings import RasSettings
 from ras_server.store import RasStore
 from service_core.background import Supervisor, every
 from service_core.db import Database
+from service_core.request_checks import check_request
 from service_core.server import GrpcServer, Service
 from service_core.settings import default_sqlite_url
 
@@ -23,7 +26,10 @@ log = logging.getLogger(__name__)
 SERVER_NAME = "ras_server"
 ERROR_DOMAIN = "results.huleedu.dev"
 MIGRATIONS = Path(__file__).parent / "migrations"
-RAS_SERVICE = result_aggregator_service_pb2.DESCRIPTOR.services_by_name["ResultAggregatorService"].full_name
+RAS_SERVICE_DESCRIPTOR = result_aggregator_service_pb2.DESCRIPTOR.services_by_name["ResultAggregatorService"]
+RAS_SERVICE = RAS_SERVICE_DESCRIPTOR.full_name
+# The shared request checks with RAS's declared lengths (ras_server/domain/limits.py).
+REQUEST_LIMITS = request_limits([RAS_SERVICE_DESCRIPTOR])
 add_servicer = result_aggregator_service_pb2_grpc.add_ResultAggregatorServiceServicer_to_server
 
 
@@ -57,6 +63,7 @@ class RasApp:
             settings=self.settings,
             error_domain=ERROR_DOMAIN,
             registry=self.registry,
+            request_check=functools.partial(check_request, limits=REQUEST_LIMITS),
             services=[Service(RAS_SERVICE, lambda server: add_servicer(servicer, server))],
             on_start=[self.database.open, self.start_background],
             on_stop=[self.stop_background, self.database.close],

@@ -1,5 +1,12 @@
 """Input limits, declared once per field and checked before anything is stored.
 
+Two layers, one declaration. `LIMITS` names, per field name, its maximum length, whether it is
+required and the pattern it must match. The lengths (and `MAX_ESSAYS`) become the exact table
+of the shared descriptor-driven request checks (`request_limits`, applied by the server to every
+request before its handler runs: length, NUL characters, finite numbers, valid timestamps); the
+rules only RAS knows (required, patterns, uniqueness, ranges) are checked here by the
+converters. So no length, NUL or timestamp check is written twice.
+
 Each check returns field violations (never raises), so one bad request reports every bad
 field; each check costs time linear in its input. Messages quote at most `PREVIEW`
 characters of what was sent, so an error never grows with the input.
@@ -9,17 +16,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from google.protobuf import descriptor as d
+
 from service_core.errors import FieldViolation
+from service_core.request_checks import Limits
 from service_core.validation import ID_PATTERN, ID_RULE
 
 PREVIEW = 40
 # Report at most this many violations of one list, so a huge bad list gives a small error.
 MAX_LIST_VIOLATIONS = 20
-# 0001-01-01 .. 9999-12-31, the range of google.protobuf.Timestamp.
-MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799
 
 
 def preview(value: str) -> str:
@@ -35,12 +43,10 @@ class Text:
     rule: str = ""
 
     def check(self, field: str, value: str) -> list[FieldViolation]:
+        """The rules beyond length: the request checks have already bounded its length and
+        refused NUL characters (`request_limits`)."""
         if not value:
             return [FieldViolation(field, f"required: {self.rule}")] if self.required else []
-        if len(value) > self.max_length:
-            return [FieldViolation(field, f"at most {self.max_length} characters (got {len(value)})")]
-        if "\x00" in value:
-            return [FieldViolation(field, "must not contain NUL characters")]
         if self.pattern is not None and not self.pattern.fullmatch(value):
             return [FieldViolation(field, f"{preview(value)} is not {self.rule}")]
         return []
@@ -104,19 +110,39 @@ def distinct_ids(field: str, ids: Sequence[str], key: str) -> list[FieldViolatio
 
 
 def finite(field: str, value: float, low: float = -math.inf, high: float = math.inf) -> list[FieldViolation]:
+    """Within [low, high]; NaN is refused too (the request checks refuse it first)."""
     if not math.isfinite(value) or not low <= value <= high:
         return [FieldViolation(field, f"must be a finite number between {low} and {high}")]
     return []
 
 
+def request_limits(services: Iterable[d.ServiceDescriptor]) -> Limits:
+    """The exact table of the shared request checks for these services' requests: every string
+    field named in `LIMITS` at its declared length, every repeated `essays` at `MAX_ESSAYS`."""
+    exact: dict[str, int] = {}
+    for message in _messages(method.input_type for service in services for method in service.methods):
+        for fd in message.fields:
+            if fd.type == d.FieldDescriptor.TYPE_STRING and fd.name in LIMITS:
+                exact[fd.full_name] = LIMITS[fd.name].max_length
+            elif fd.name == "essays" and fd.is_repeated:
+                exact[fd.full_name] = MAX_ESSAYS
+    return Limits(exact=exact)
+
+
+def _messages(roots: Iterable[d.Descriptor]) -> Iterator[d.Descriptor]:
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        message = stack.pop()
+        if message.full_name in seen or message.full_name.startswith("google."):
+            continue
+        seen.add(message.full_name)
+        yield message
+        stack.extend(fd.message_type for fd in message.fields if fd.message_type is not None)
+
+
 def non_negative(field: str, value: int) -> list[FieldViolation]:
     return [] if value >= 0 else [FieldViolation(field, "must not be negative")]
-
-
-def timestamp(field: str, seconds: int, nanos: int) -> list[FieldViolation]:
-    if not MIN_SECONDS <= seconds <= MAX_SECONDS or not 0 <= nanos < 1_000_000_000:
-        return [FieldViolation(field, "a timestamp between years 1 and 9999 with nanos in [0, 1e9)")]
-    return []
 
 
 def first(violations: Iterable[list[FieldViolation]]) -> list[FieldViolation]:

@@ -365,6 +365,8 @@ async def test_registration_limits_are_checked_in_linear_time_with_bounded_error
     with pytest.raises(grpc.aio.AioRpcError) as long_id:
         await ras.register(batch_id="b" * 20_000)
     assert long_id.value.code() == grpc.StatusCode.INVALID_ARGUMENT and len(long_id.value.details()) < 1000
+    found = {(v.field, v.description) for v in rich_details(long_id.value)["BadRequest"].field_violations}
+    assert found == {("batch_id", "at most 128 characters"), ("event_id", "at most 256 characters")}
 
 
 async def test_one_live_feed_per_owner_resumes_from_its_cursor(database_url):
