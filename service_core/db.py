@@ -37,6 +37,20 @@ def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
+def is_transient_database_error(exc: BaseException) -> bool:
+    """The database could not serve this call now but may on the next try: it is unreachable
+    (connection refused or lost, the pool timed out waiting for a connection), restarting, or
+    busy (SQLite "database is locked" past its busy timeout, PostgreSQL "too many clients",
+    a deadlock or serialization failure). Such a failure is the caller's to retry
+    (UNAVAILABLE), not a bug of the server (INTERNAL). Integrity and programming errors are
+    not transient: retrying them gives the same answer."""
+    if isinstance(exc, sa.exc.TimeoutError | sa.exc.DisconnectionError | ConnectionError):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError)
+    return False
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -38,6 +38,7 @@ import grpc
 from grpc_status import rpc_status
 
 from service_core import errors
+from service_core.db import is_transient_database_error
 from service_core.logs import caller_var, request_id_var
 from service_core.metrics import GrpcServerMetrics
 from service_core.rpc import GO_CODE_NAMES, INFRASTRUCTURE_SERVICES, as_status_code, call_type, split_method
@@ -48,6 +49,7 @@ REQUEST_ID_KEY = "x-request-id"
 SERVER_FAULTS = frozenset({grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DATA_LOSS})
 QUIET_CODES = frozenset({grpc.StatusCode.OK, grpc.StatusCode.CANCELLED})
 DRAIN_RETRY_SECONDS = 0.5
+DATABASE_RETRY_SECONDS = 1.0  # RetryInfo of UNAVAILABLE when the database could not serve a call
 
 # Request ids need to be unique, not secret: 64 random bits per process and a counter (no
 # system call per call, unlike uuid4).
@@ -324,6 +326,16 @@ class CallStack:
                 grpc.StatusCode.UNIMPLEMENTED,
                 f"{method.service}/{method.name} is not implemented yet",
                 "NOT_IMPLEMENTED",
+                self.domain,
+            )
+        if is_transient_database_error(exc):
+            log.warning("%s/%s: the database is unavailable: %r", method.service, method.name, exc)
+            return errors.domain_error_to_status(
+                errors.Unavailable(
+                    "the database is unavailable; retry shortly",
+                    retry_after_seconds=DATABASE_RETRY_SECONDS,
+                    reason="DATABASE_UNAVAILABLE",
+                ),
                 self.domain,
             )
         log.error("unhandled exception in %s/%s", method.service, method.name, exc_info=exc)

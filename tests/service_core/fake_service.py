@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
 from huleedu.llm.v1 import comparison_pb2, llm_provider_service_pb2, llm_provider_service_pb2_grpc
 from prometheus_client import CollectorRegistry
 
 from llm_provider_server.app import LLM_SERVICE, add_llm_servicer
 from service_core import errors
+from service_core.db import create_engine
 from service_core.server import GrpcServer, Service
 from service_core.settings import ServerSettings
 
@@ -28,6 +30,15 @@ class MisbehavingServicer(llm_provider_service_pb2_grpc.LlmProviderServiceServic
         return llm_provider_service_pb2.GetMockModeResponse(mock_mode="ok")
 
     async def GetComparison(self, request, context):
+        if request.name == "comparisons/database-down":  # a real driver failure: no PostgreSQL there
+            engine = create_engine("postgresql://postgres@127.0.0.1:1/test")
+            try:
+                async with engine.connect() as connection:
+                    await connection.execute(sa.text("SELECT 1"))
+            finally:
+                await engine.dispose()
+        if request.name == "comparisons/database-locked":
+            raise sa.exc.OperationalError("UPDATE lps_requests ...", {}, Exception("database is locked"))
         raise errors.NotFound(
             f"{request.name} does not exist", reason="COMPARISON_NOT_FOUND", metadata={"name": request.name}
         )

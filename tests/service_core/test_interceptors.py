@@ -79,6 +79,22 @@ async def test_crash_is_internal_without_leaking_details(fake, caplog):
     assert await eventually(lambda: handled(server, "SubmitComparisons", "Internal") == 1)
 
 
+@pytest.mark.parametrize("name", ["comparisons/database-down", "comparisons/database-locked"])
+async def test_a_database_that_cannot_serve_is_unavailable_with_retry_info(fake, caplog, name):
+    """Connection refused (a real driver) and "database is locked" are the caller's to retry,
+    not a bug: UNAVAILABLE with RetryInfo, a WARNING without traceback, never INTERNAL."""
+    server, _, stub = fake
+    with caplog.at_level(logging.WARNING, "service_core"), pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetComparison(pb.GetComparisonRequest(name=name), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    details = rich_details(caught.value)
+    assert details["ErrorInfo"].reason == "DATABASE_UNAVAILABLE"
+    assert details["RetryInfo"].retry_delay.seconds == 1
+    assert [r.levelno for r in caplog.records if "database is unavailable" in r.getMessage()] == [logging.WARNING]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert await eventually(lambda: handled(server, "GetComparison", "Unavailable") == 1)
+
+
 async def test_stream_error_after_messages(fake):
     server, _, stub = fake
     received = []
