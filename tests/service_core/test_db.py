@@ -6,9 +6,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
-from service_core.db import Database, create_engine, is_sqlite, migrate, normalize_url
+from service_core.db import Database, create_engine, is_sqlite, is_transient_database_error, migrate, normalize_url
 
 MIGRATIONS = Path(__file__).parent / "migrations_fixture"
 
@@ -58,3 +59,15 @@ async def test_concurrent_migrations_on_postgres_do_not_collide(postgres_url):
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+def test_transient_database_errors_are_told_apart_from_bugs():
+    locked = sa_exc.OperationalError("UPDATE t", {}, Exception("database is locked"))
+    lost = sa_exc.DBAPIError("SELECT 1", {}, Exception("connection reset"), connection_invalidated=True)
+    duplicate = sa_exc.IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+    assert is_transient_database_error(locked) and is_transient_database_error(lost)
+    assert is_transient_database_error(ConnectionRefusedError(111, "refused"))
+    assert is_transient_database_error(sa_exc.TimeoutError("QueuePool limit reached"))
+    assert not is_transient_database_error(duplicate)
+    assert not is_transient_database_error(sa_exc.ProgrammingError("SELEC", {}, Exception("syntax")))
+    assert not is_transient_database_error(ValueError("bug"))
