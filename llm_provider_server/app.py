@@ -97,8 +97,8 @@ def lps_database(url: str) -> Database:
 
 
 def provider_runtime(settings: LpsSettings, provider: Provider, adapter: ProviderAdapter) -> ProviderRuntime:
-    """A provider's adapter with its circuit breaker and its request and token budgets (the mock,
-    and every provider under use_mock_llm, has no budgets)."""
+    """A provider's adapter with its circuit breaker, its request and token budgets and its batch
+    queue limit (the mock, and every provider under use_mock_llm, has no budgets)."""
     requests = {
         Provider.OPENAI: settings.openai_requests_per_minute,
         Provider.ANTHROPIC: settings.anthropic_requests_per_minute,
@@ -107,12 +107,17 @@ def provider_runtime(settings: LpsSettings, provider: Provider, adapter: Provide
         Provider.OPENAI: settings.openai_tokens_per_minute,
         Provider.ANTHROPIC: settings.anthropic_tokens_per_minute,
     }
+    queues = {
+        Provider.OPENAI: settings.openai_batch_queue_tokens,
+        Provider.ANTHROPIC: settings.anthropic_batch_queue_requests,
+    }
     limited = not settings.use_mock_llm
     return ProviderRuntime(
         adapter,
         CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_recovery_seconds),
         RateLimiter(requests.get(provider, 0.0) if limited else 0.0),
         RateLimiter(tokens.get(provider, 0.0) if limited else 0.0),
+        queues.get(provider, 0) if limited else 0,
     )
 
 

@@ -10,6 +10,21 @@ state. The job's state and counts are its parts' aggregated.
 
 A job whose requests were all cancelled one by one (CancelComparison, as CJ's
 CancelAssessment does) is cancelled as if CancelBatchJob had been called.
+
+Resilience, as in the other modes: every vendor call (submit, poll, cancel, fetch) goes
+through `Executor.call`, so the provider's circuit breaker admits it (while open: no call,
+and the job's next poll is the breaker's next admission, no failure counted), it takes
+one request from the provider's requests-per-minute bucket, the provider's timeout bounds
+it, and its outcome settles the breaker the way a judgement's does. Batch tokens are not
+taken from the tokens-per-minute bucket, which the vendors do not charge them to; a part
+is submitted only when the vendor's batch queue has room (`vendor_limits`).
+
+A round that fails (a vendor call, or the database) is retried under the shared retry
+policy (`poll_retry_policy`: exponential backoff with jitter from the poll interval, never
+sooner than the vendor's Retry-After), its attempt count the job's streak of failed rounds
+(`poll_failures`, stored on the job); a round that succeeds ends the streak.
+
+The poll loop runs under the `service_core.background` supervisor.
 """
 
 from __future__ import annotations
@@ -17,10 +32,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import TypeVar
 
 from llm_provider_server.domain import vendor_limits
 from llm_provider_server.domain.batch_job import (
@@ -34,17 +52,33 @@ from llm_provider_server.domain.batch_job import (
     sum_counts,
 )
 from llm_provider_server.domain.model import Outcome, Provider, ProviderFailure, ResultRecord
-from llm_provider_server.executor import Executor, failure_result, judge_call, success_result
+from llm_provider_server.domain.resilience import estimate_prompt_tokens
+from llm_provider_server.executor import CircuitOpen, Executor, failure_result, judge_call, success_result
 from llm_provider_server.metrics import LpsMetrics
 from llm_provider_server.providers.base import BatchAdapter, JudgeCall
 from llm_provider_server.providers.errors import scrub
 from llm_provider_server.queue_worker import observe_results
 from llm_provider_server.settings import LpsSettings
 from llm_provider_server.store import BatchJobStore, ClaimedRequest, terminal_result
+from service_core.background import Supervisor
+from service_core.retry import RetryPolicy
 
 log = logging.getLogger("llm_provider_server.batch")
 
 MODE = "batch_api"
+LOOP_NAME = "lps-batch-poller"
+# A round holds its jobs for this long. Paced by the rate limit, a round may take a while: past half
+# of it, no new vendor call starts for a part (nor a job), so no job is worked on after its lease lapsed
+# and another poller may have claimed it (two submits of one part would be two paid vendor jobs).
+POLL_LEASE_SECONDS = 60.0
+T = TypeVar("T")
+
+
+def poll_retry_policy(settings: LpsSettings) -> RetryPolicy:
+    """Failed rounds of a job: from one poll interval, doubling, up to LPS_RETRY_CAP_SECONDS (at least
+    the interval), with jitter; never sooner than the vendor's Retry-After; for as long as the job runs."""
+    base = settings.batch_poll_interval_seconds
+    return RetryPolicy("lps-batch-poll", base_seconds=base, cap_seconds=max(settings.retry_cap_seconds, base))
 
 
 class BatchPoller:
@@ -56,6 +90,9 @@ class BatchPoller:
         metrics: LpsMetrics,
         clock: Callable[[], float] = time.time,
         poller_id: str | None = None,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        supervisor: Supervisor | None = None,
     ):
         self.jobs = jobs
         self.executor = executor
@@ -63,57 +100,88 @@ class BatchPoller:
         self.metrics = metrics
         self.clock = clock
         self.poller_id = poller_id or f"poller-{uuid.uuid4().hex[:12]}"
-        self._task: asyncio.Task | None = None
+        self.retry = retry or poll_retry_policy(settings)
+        self.rng = rng or random.Random()
+        self.supervisor = supervisor or Supervisor()
         self._wake = asyncio.Event()
-        self._running = True
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="lps-batch-poller")
+        self.supervisor.start(LOOP_NAME, self._loop)
 
     async def stop(self) -> None:
-        self._running = False
+        self.supervisor.stop_event.set()
         self._wake.set()
-        if self._task:
-            done, _ = await asyncio.wait([self._task], timeout=10)
-            if not done:
-                self._task.cancel()
+        await self.supervisor.stop(grace_seconds=10)
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def _loop(self) -> None:
-        while self._running:
-            due: list[JobRecord] = []
-            try:
-                due = await self.jobs.claim_due(self.poller_id, self.clock(), lease=60.0, limit=20)
-                for job in due:
-                    await self._advance_safely(job)
-            except Exception:
-                log.exception("batch poll round failed")
-            if not due and self._running:
+    async def _loop(self, stop: asyncio.Event) -> None:
+        """Rounds until stopped; idle between them when nothing was due. A round that raises (the
+        database is unreachable) ends the loop, and the supervisor restarts it by its rule."""
+        while not stop.is_set():
+            if not await self.poll_round() and not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), min(self.settings.batch_poll_interval_seconds, 1.0))
                 self._wake.clear()
 
-    async def _advance_safely(self, job: JobRecord) -> None:
+    async def poll_round(self) -> int:
+        """Claim the jobs due now (at most 20) and advance each; returns how many there were. Jobs
+        left when half the lease has gone are let go, due again at once."""
+        claimed_at = self.clock()
+        due = await self.jobs.claim_due(self.poller_id, claimed_at, lease=POLL_LEASE_SECONDS, limit=20)
+        deadline = claimed_at + POLL_LEASE_SECONDS / 2
+        for job in due:
+            if self.clock() >= deadline:
+                await self.jobs.update(job.job_id, self.poller_id, self.clock(), self.clock())
+                continue
+            await self._advance_safely(job, deadline)
+        return len(due)
+
+    async def _advance_safely(self, job: JobRecord, deadline: float = math.inf) -> None:
         try:
-            await self.advance(job)
+            await self.advance(job, deadline)
+        except CircuitOpen as held:  # no call was made: not a failure of this job
+            await self.jobs.update(job.job_id, self.poller_id, self.clock(), held.retry_at)
         except Exception as exc:
-            log.exception("batch job %s: poll failed; will try again", job.job_id)
-            await self.jobs.update(
-                job.job_id,
-                self.poller_id,
-                self.clock(),
-                self.clock() + self.settings.batch_poll_interval_seconds,
-                error={"reason": "POLL_FAILED", "message": scrub(str(exc))[:300]},
-            )
+            await self._round_failed(job, exc)
+
+    async def _round_failed(self, job: JobRecord, exc: Exception) -> None:
+        """Try the job again after the retry policy's delay for its streak of failed rounds."""
+        failures = job.poll_failures + 1
+        failure = exc if isinstance(exc, ProviderFailure) else None
+        hint = failure.retry_after_seconds if failure is not None else None
+        delay = self.retry.delay(failures, retry_after_seconds=hint, rng=self.rng)
+        reason = failure.code if failure is not None else type(exc).__name__
+        self.metrics.batch_poll_failures.labels(job.provider, reason).inc()
+        extra = {"job_id": job.job_id, "attempt": failures, "retry_in_seconds": round(delay, 3)}
+        if failure is not None:  # the vendor's answer, already scrubbed: one line
+            log.warning("batch job %s: a vendor call failed (%s); will try again", job.job_id, failure, extra=extra)
+        elif failures == 1:  # anything else: with its traceback once a streak, as the supervisor logs
+            log.error("batch job %s: round failed; will try again", job.job_id, exc_info=exc, extra=extra)
+        else:
+            log.warning("batch job %s: round failed again: %s", job.job_id, type(exc).__name__, extra=extra)
+        now = self.clock()
+        await self.jobs.update(
+            job.job_id,
+            self.poller_id,
+            now,
+            now + delay,
+            error={"reason": "POLL_FAILED", "message": scrub(str(exc))[:300]},
+            poll_failures=failures,
+        )
+
+    async def _vendor(self, job: JobRecord, operation: Callable[[], Awaitable[T]]) -> T:
+        """One vendor call for `job`, under its provider's breaker, rate limit and timeout."""
+        return await self.executor.call(Provider(job.provider), operation)
 
     def _next_poll(self) -> float:
         return self.clock() + self.settings.batch_poll_interval_seconds
 
-    async def advance(self, job: JobRecord) -> None:
+    async def advance(self, job: JobRecord, deadline: float = math.inf) -> None:
         """One step of a job. The job's requests are read (and their prompts rendered) only
-        to submit parts or to record outcomes, so a poll costs the same for any job size."""
+        to submit parts or to record outcomes, so a poll costs the same for any job size. Parts
+        not reached by `deadline` wait for the next round."""
         adapter = self.executor.runtimes[Provider(job.provider)].adapter.batch
         calls_of: list[tuple[list[ClaimedRequest], list[JudgeCall]]] = []
 
@@ -133,52 +201,89 @@ class BatchPoller:
         parts = await self.jobs.parts(job.job_id)
         if not parts:
             parts = await self._split(job, adapter, (await requests())[1])
-        retry_at: float | None = None
         for part in parts:
             if part.state.is_terminal:
                 continue
+            if self.clock() >= deadline:
+                break
             if not part.submitted:
                 submit_calls = [] if job.cancel_at is not None else (await requests())[1]
-                retry_at = _earliest(retry_at, await self._submit(job, part, adapter, submit_calls))
+                await self._submit(job, part, adapter, submit_calls)
                 continue
             await self._poll(job, await self._cancel_once(job, part, adapter), adapter)
         parts = await self.jobs.parts(job.job_id)
         state = aggregate_state([p.state for p in parts], job.cancel_at is not None)
         if not state.is_terminal:
-            await self._progress(job, parts, state, retry_at)
+            await self._progress(job, parts, state)
             return
         claims, calls = await requests()
         items: dict[str, ItemResult] = {}
         for part in parts:
             if part.submitted:
-                items |= await adapter.fetch(part.vendor_record(job), calls[part.first_index : part.end_index])
+                items |= await self._fetch(job, part, adapter, calls[part.first_index : part.end_index])
         await self._finish(job, claims, calls, items, parts)
 
+    async def _fetch(
+        self, job: JobRecord, part: VendorPart, adapter: BatchAdapter, calls: list[JudgeCall]
+    ) -> dict[str, ItemResult]:
+        record = part.vendor_record(job)
+        return await self._vendor(job, lambda: adapter.fetch(record, calls))
+
     async def _split(self, job: JobRecord, adapter: BatchAdapter, calls: list[JudgeCall]) -> list[VendorPart]:
+        provider = Provider(job.provider)
         limits = vendor_limits.limits_for(
-            Provider(job.provider), self.settings.vendor_job_max_items, self.settings.vendor_job_max_bytes
+            provider,
+            self.settings.vendor_job_max_items,
+            self.settings.vendor_job_max_bytes,
+            self.executor.runtimes[provider].batch_queue_limit,
         )
-        ranges = vendor_limits.split([adapter.request_bytes(call) for call in calls], limits)
-        parts = await self.jobs.add_parts(job.job_id, self.poller_id, ranges)
+        tokens = [estimate_prompt_tokens(len(call.prompt.system) + len(call.prompt.user)) for call in calls]
+        ranges = vendor_limits.split([adapter.request_bytes(call) for call in calls], limits, tokens)
+        part_tokens = [sum(tokens[start:end]) for start, end in ranges]
+        parts = await self.jobs.add_parts(job.job_id, self.poller_id, ranges, part_tokens)
         if len(parts) > 1:
             self.metrics.batch_splits.labels(job.provider).inc()
             log.info("batch job split", extra={"job_id": job.job_id, "parts": len(parts)})
         return parts
 
-    async def _submit(
-        self, job: JobRecord, part: VendorPart, adapter: BatchAdapter, calls: list[JudgeCall]
-    ) -> float | None:
-        """Submit one part; returns when to try again after a retryable refusal."""
+    async def _queue_has_room(self, job: JobRecord, part: VendorPart) -> bool:
+        """Does the vendor's batch queue (its limit as configured) take this part now?"""
+        provider = Provider(job.provider)
+        limit = self.executor.runtimes[provider].batch_queue_limit
+        if limit <= 0:
+            return True
+        queue = vendor_limits.BATCH_QUEUES[provider]
+        requests, tokens = await self.jobs.enqueued(job.provider, job.model if queue.per_model else None)
+        if queue.unit is vendor_limits.QueueUnit.REQUESTS:
+            queued, size = requests, part.item_count
+        else:
+            queued, size = tokens, part.estimated_tokens
+        if vendor_limits.queue_has_room(queued, size, limit):
+            return True
+        log.debug(
+            "batch job %s part %s waits for room in the vendor's batch queue",
+            job.job_id,
+            part.part,
+            extra={"job_id": job.job_id, "queued": queued, "size": size, "limit": limit},
+        )
+        return False
+
+    async def _submit(self, job: JobRecord, part: VendorPart, adapter: BatchAdapter, calls: list[JudgeCall]) -> None:
+        """Submit one part, when the vendor's queue has room. A retryable refusal is raised (the
+        round failed, and is retried); a permanent one fails the part."""
         now = self.clock()
         if job.cancel_at is not None:  # never reached the vendor: nothing to cancel there
             counts = RequestCounts(total=part.item_count, cancelled=part.item_count)
             await self.jobs.update_part(job.job_id, part.part, state=JobState.CANCELLED, counts=counts, ended_at=now)
-            return None
+            return
+        if not await self._queue_has_room(job, part):
+            return
+        record, part_calls = part.vendor_record(job), calls[part.first_index : part.end_index]
         try:
-            provider_job_id = await adapter.submit(part.vendor_record(job), calls[part.first_index : part.end_index])
+            provider_job_id = await self._vendor(job, lambda: adapter.submit(record, part_calls))
         except ProviderFailure as failure:
             if failure.retryable:
-                return now + (failure.retry_after_seconds or 5)
+                raise
             counts = RequestCounts(total=part.item_count, errored=part.item_count)
             await self.jobs.update_part(
                 job.job_id,
@@ -188,12 +293,11 @@ class BatchPoller:
                 ended_at=now,
                 error={"reason": failure.code, "message": failure.message},
             )
-            return None
+            return
         self.metrics.vendor_jobs.labels(job.provider).inc()
         await self.jobs.update_part(
             job.job_id, part.part, provider_job_id=provider_job_id, submitted_at=now, state=JobState.VALIDATING
         )
-        return None
 
     async def _cancel_once(self, job: JobRecord, part: VendorPart, adapter: BatchAdapter) -> VendorPart:
         """A cancel reaches each vendor job once: `cancel_sent_at` is written after the vendor
@@ -201,8 +305,9 @@ class BatchPoller:
         if job.cancel_at is None or part.cancel_sent_at is not None:
             return part
         now = self.clock()
+        record = part.vendor_record(job)
         try:
-            await adapter.cancel(part.vendor_record(job))
+            await self._vendor(job, lambda: adapter.cancel(record))
         except ProviderFailure as failure:
             if failure.retryable:
                 return part
@@ -212,7 +317,8 @@ class BatchPoller:
         return replace(part, cancel_sent_at=now)
 
     async def _poll(self, job: JobRecord, part: VendorPart, adapter: BatchAdapter) -> None:
-        poll = await adapter.poll(part.vendor_record(job))
+        record = part.vendor_record(job)
+        poll = await self._vendor(job, lambda: adapter.poll(record))
         state = effective_state(poll)
         fields: dict = {"state": state, "counts": poll.counts}
         if state.is_terminal:
@@ -224,7 +330,7 @@ class BatchPoller:
             }
         await self.jobs.update_part(job.job_id, part.part, **fields)
 
-    async def _progress(self, job: JobRecord, parts: list[VendorPart], state: JobState, retry_at: float | None) -> None:
+    async def _progress(self, job: JobRecord, parts: list[VendorPart], state: JobState) -> None:
         now = self.clock()
         submitted = [p.submitted_at for p in parts if p.submitted_at is not None]
         fields: dict = {
@@ -238,10 +344,9 @@ class BatchPoller:
             fields["expire_at"] = min(submitted) + (
                 self.settings.mock_batch_window_seconds if job.provider == Provider.MOCK.value else 24 * 3600
             )
-        next_poll = self._next_poll() if retry_at is None else min(self._next_poll(), retry_at)
-        if retry_at is not None and all(not p.submitted for p in parts if not p.state.is_terminal):
-            next_poll = retry_at
-        await self.jobs.update(job.job_id, self.poller_id, now, next_poll, **fields)
+        if job.poll_failures:  # this round succeeded: the streak of failed ones ends, and its error goes
+            fields |= {"poll_failures": 0, "error": None}
+        await self.jobs.update(job.job_id, self.poller_id, now, self._next_poll(), **fields)
 
     def _timestamps(self, job: JobRecord, state: JobState, now: float) -> dict[str, float]:
         stamps = {}
@@ -362,7 +467,3 @@ def job_error(state: JobState, parts: list[VendorPart], failure: ProviderFailure
             "message": "the provider's completion window passed before every request was judged",
         }
     return None
-
-
-def _earliest(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else min(a, b)

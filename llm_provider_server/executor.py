@@ -6,7 +6,12 @@ Whatever the provider call does, an attempt ends in a result or a retry: a
 UNPARSEABLE_VERDICT; any other exception from the adapter (a reply it could not read,
 a network error it did not map) is an UNPARSEABLE_VERDICT or PROVIDER_UNAVAILABLE
 failure, retried within `max_attempts`. The call runs under the provider's timeout.
-Retries follow the named policy of `service_core.retry`."""
+Retries follow the named policy of `service_core.retry`.
+
+`Executor.call` applies the same rules to the batch poller's vendor calls (submit, poll,
+cancel, fetch): the provider's breaker admits it (else `CircuitOpen`, no call), it takes
+one request from the requests-per-minute bucket, the provider's timeout bounds it, and its
+outcome settles the breaker exactly as a judgement's does (`settle_breaker`)."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from llm_provider_server.domain.manifest import Manifest, ModelInfo
 from llm_provider_server.domain.model import (
@@ -36,6 +42,8 @@ from llm_provider_server.store import ClaimedRequest
 from service_core.retry import RetryPolicy
 
 log = logging.getLogger("llm_provider_server.executor")
+
+T = TypeVar("T")
 
 # Failure reason -> canonical status code name carried in the result's google.rpc.Status.
 STATUS_OF_FAILURE = {
@@ -74,6 +82,17 @@ class ProviderRuntime:
     breaker: CircuitBreaker
     limiter: RateLimiter  # requests per minute
     token_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0.0))  # tokens per minute
+    # The most work in the vendor's batch queue (unit per vendor: `vendor_limits.BATCH_QUEUES`); 0 = no limit.
+    batch_queue_limit: int = 0
+
+
+class CircuitOpen(Exception):
+    """The provider's circuit breaker admitted no call: none was made. `retry_at` is its next admission."""
+
+    def __init__(self, provider: Provider, retry_at: float):
+        super().__init__(f"{provider.value} is failing; held back until {retry_at:.3f}")
+        self.provider = provider
+        self.retry_at = retry_at
 
 
 @dataclass(frozen=True)
@@ -208,9 +227,10 @@ class Executor:
         self.timeouts = timeouts or {}
 
     async def _wait_for_rate_limits(self, runtime: ProviderRuntime, tokens: int) -> None:
+        """Take one request, and `tokens` (when any), from the provider's buckets, waiting for them."""
         while (wait := runtime.limiter.wait_seconds(self.clock())) > 0:
             await self.sleep(wait)
-        while (wait := runtime.token_limiter.wait_seconds(self.clock(), tokens)) > 0:
+        while tokens > 0 and (wait := runtime.token_limiter.wait_seconds(self.clock(), tokens)) > 0:
             await self.sleep(wait)
 
     async def attempt(self, claimed: ClaimedRequest, mode: str) -> Attempt:
@@ -225,24 +245,26 @@ class Executor:
         if not runtime.breaker.admit(self.clock()):
             return self.hold(claimed, mode, call)
         tokens = estimate_tokens(len(call.prompt.system) + len(call.prompt.user), claimed.spec.overrides.max_tokens)
-        await self._wait_for_rate_limits(runtime, tokens)
         started = self.clock()
         try:
-            verdict = await self._judge(runtime, call)
+            await self._wait_for_rate_limits(runtime, tokens)
+            started = self.clock()
+            verdict = await self._bounded(claimed.provider, runtime.adapter.judge(call))
             problem = verdict_problem(verdict)
             if problem is not None:
                 raise ProviderFailure("UNPARSEABLE_VERDICT", problem, retryable=True)
             latency = self.clock() - started
             result = success_result(call, claimed, verdict, call.model, latency, mode, self.clock())
         except ProviderFailure as failure:
-            return self._failed(runtime, call, claimed, failure, mode, self.clock() - started)
+            return self._failed(call, claimed, failure, mode, self.clock() - started)
         except Exception as exc:  # every failure must end in a result or a retry
             log.warning("provider call raised %s", type(exc).__name__, extra={"request_id": claimed.spec.request_id})
-            return self._failed(runtime, call, claimed, unexpected_failure(exc), mode, self.clock() - started)
+            return self._failed(call, claimed, unexpected_failure(exc), mode, self.clock() - started)
+        except BaseException:  # cancelled mid-call: a trial call that never answered proves nothing
+            runtime.breaker.abandon_trial()
+            raise
         runtime.token_limiter.settle(tokens, verdict.usage.total_tokens)
-        if runtime.breaker.state is not BreakerState.CLOSED:
-            runtime.breaker.record_success()
-            self.metrics.breaker_state.labels(claimed.provider.value).set(runtime.breaker.state)
+        self.settle_breaker(claimed.provider, None)
         labels = (claimed.provider.value, claimed.model)
         self.metrics.requests.labels(*labels, "succeeded").inc()
         self.metrics.call_seconds.labels(*labels).observe(latency)
@@ -260,19 +282,61 @@ class Executor:
             claimed, retry_at=runtime.breaker.next_admission(now), failure=failure, fallback=fallback, counted=False
         )
 
-    async def _judge(self, runtime: ProviderRuntime, call: JudgeCall) -> Verdict:
-        timeout = self.timeouts.get(call.model.provider)
+    async def call(self, provider: Provider, operation: Callable[[], Awaitable[T]]) -> T:
+        """One vendor API call other than a judgement (the batch poller's submit, poll, cancel and
+        fetch), under the rules `attempt` applies: admitted by the provider's breaker (else
+        `CircuitOpen`, and `operation` is not called), one request from the requests-per-minute
+        bucket (tokens are metered by the vendor's batch queue instead, see the batch poller), bounded
+        by the provider's timeout (then a retryable PROVIDER_TIMEOUT). A failure is raised as a
+        `ProviderFailure` (an exception the adapter did not map as `unexpected_failure` says) and, as
+        every outcome, settles the breaker."""
+        runtime = self.runtimes[provider]
+        now = self.clock()
+        if not runtime.breaker.admit(now):
+            raise CircuitOpen(provider, runtime.breaker.next_admission(now))
+        try:
+            await self._wait_for_rate_limits(runtime, 0)
+            answer = await self._bounded(provider, operation())
+        except ProviderFailure as refused:
+            self.settle_breaker(provider, refused)
+            raise
+        except Exception as exc:
+            log.warning("%s vendor call raised %s", provider.value, type(exc).__name__)
+            failure = unexpected_failure(exc)
+            self.settle_breaker(provider, failure)
+            raise failure from None  # only the type is kept: the text may quote the vendor
+        except BaseException:
+            runtime.breaker.abandon_trial()
+            raise
+        self.settle_breaker(provider, None)
+        return answer
+
+    def settle_breaker(self, provider: Provider, failure: ProviderFailure | None) -> None:
+        """After a call that reached the provider, in any mode: a failure that says it is unwell
+        (BREAKER_FAILURES) counts towards its breaker; any other answer, a success or a failure the
+        provider chose to send, says it is up and ends the count (closing a half-open breaker)."""
+        breaker = self.runtimes[provider].breaker
+        if failure is not None and failure.code in BREAKER_FAILURES:
+            breaker.record_failure(self.clock())
+        elif breaker.state is not BreakerState.CLOSED or breaker.failures:
+            breaker.record_success()
+        else:
+            return
+        self.metrics.breaker_state.labels(provider.value).set(breaker.state)
+
+    async def _bounded(self, provider: Provider, call: Awaitable[T]) -> T:
+        """`call` within the provider's timeout (none configured: unbounded)."""
+        timeout = self.timeouts.get(provider)
         if not timeout:
-            return await runtime.adapter.judge(call)
+            return await call
         try:
             async with asyncio.timeout(timeout):
-                return await runtime.adapter.judge(call)
+                return await call
         except TimeoutError as exc:
             raise ProviderFailure("PROVIDER_TIMEOUT", f"no answer within {timeout:g} s", retryable=True) from exc
 
     def _failed(
         self,
-        runtime: ProviderRuntime,
         call: JudgeCall,
         claimed: ClaimedRequest,
         failure: ProviderFailure,
@@ -280,13 +344,7 @@ class Executor:
         latency: float,
     ) -> Attempt:
         self.metrics.requests.labels(claimed.provider.value, claimed.model, "failed").inc()
-        if failure.code in BREAKER_FAILURES:
-            runtime.breaker.record_failure(self.clock())
-            self.metrics.breaker_state.labels(claimed.provider.value).set(runtime.breaker.state)
-        elif runtime.breaker.state is BreakerState.HALF_OPEN:
-            # The trial call reached a provider that answered: it is up, whatever it answered.
-            runtime.breaker.record_success()
-            self.metrics.breaker_state.labels(claimed.provider.value).set(runtime.breaker.state)
+        self.settle_breaker(claimed.provider, failure)
         result = failure_result(call, claimed, failure, mode, self.clock(), latency)
         if failure.retryable and self.retry.can_retry(claimed.attempts):
             delay = self.retry.delay(claimed.attempts, retry_after_seconds=failure.retry_after_seconds, rng=self.rng)

@@ -80,4 +80,9 @@ class LpsMetrics:
         self.vendor_cancels = counter(
             "llm_provider_batch_api_vendor_cancels_total", "Cancels sent to a vendor batch job.", ("provider",)
         )
+        self.batch_poll_failures = counter(
+            "llm_provider_batch_api_poll_failures_total",
+            "Rounds of a batch job that failed (a vendor call or the database) and were retried, by reason.",
+            ("provider", "reason"),
+        )
         self.retries = counter("llm_provider_retries_total", "Attempts put back for a retry.", ("provider", "reason"))

@@ -18,6 +18,9 @@ being written goes into the next transaction (group commit).
 A maintenance loop ends expired requests (EXPIRED result), returns requests of a
 dead worker to the queue (lease lapsed; FAILED when that was their last allowed
 attempt) and publishes the queue depth.
+
+The dispatch and maintenance loops run under the `service_core.background` supervisor (a
+loop that raises is restarted after a backoff and logged by its one rule).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from llm_provider_server.executor import Attempt, Executor
 from llm_provider_server.metrics import LpsMetrics
 from llm_provider_server.settings import LpsSettings, QueueProcessingMode
 from llm_provider_server.store import BatchJobStore, ClaimedRequest, LpsStore, Retry
+from service_core.background import Supervisor
 from service_core.retry import RetryPolicy
 
 log = logging.getLogger("llm_provider_server.queue")
@@ -89,6 +93,7 @@ class QueueWorker:
         metrics: LpsMetrics,
         clock: Callable[[], float] = time.time,
         worker_id: str | None = None,
+        supervisor: Supervisor | None = None,
     ):
         self.store = store
         self.jobs = jobs
@@ -104,7 +109,7 @@ class QueueWorker:
         self._next_prune_at = 0.0
         self._tasks: set[asyncio.Task] = set()
         self._in_flight: Counter[tuple[Provider, str]] = Counter()
-        self._loops: list[asyncio.Task] = []
+        self.supervisor = supervisor or Supervisor()
         # Claims this worker holds and renews: claimed, not yet recorded or put back.
         self.held: set[str] = set()
         self._finished: list[Attempt] = []
@@ -122,10 +127,8 @@ class QueueWorker:
             QueueProcessingMode.SERIAL_BUNDLE: self._dispatch_bundles,
             QueueProcessingMode.BATCH_API: self._dispatch_batch_jobs,
         }[self.mode]
-        self._loops = [
-            asyncio.create_task(self._guard(dispatch), name="lps-dispatch"),
-            asyncio.create_task(self._guard(self._maintain), name="lps-maintenance"),
-        ]
+        self.supervisor.start("lps-dispatch", lambda stop: dispatch())
+        self.supervisor.start("lps-maintenance", lambda stop: self._maintain())
         # The heartbeat and the writer outlive the loops: they serve attempts still running at stop.
         self._services = [
             asyncio.create_task(self._heartbeat(), name="lps-heartbeat"),
@@ -138,9 +141,7 @@ class QueueWorker:
         self._wake.set()
         self._stopping.set()
         # Let the loops leave at their next check rather than cancelling them mid-query.
-        _, pending = await asyncio.wait(self._loops, timeout=10)
-        for loop in pending:
-            loop.cancel()
+        await self.supervisor.stop(grace_seconds=10)
         if self._tasks:
             # Running calls get the grace period; any still running then is abandoned without a result,
             # and its claim lapses so that a live server runs it again. Nothing is lost.
@@ -160,17 +161,6 @@ class QueueWorker:
 
     def wake(self) -> None:
         self._wake.set()
-
-    async def _guard(self, loop: Callable[[], Coroutine]) -> None:
-        """Keep a loop alive through unexpected errors (a database blip must not stop the queue)."""
-        while self._running:
-            try:
-                await loop()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("queue loop failed; restarting in 1 s")
-                await asyncio.sleep(1.0)
 
     async def _idle(self, seconds: float | None = None) -> None:
         with contextlib.suppress(TimeoutError):

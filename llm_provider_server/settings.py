@@ -74,6 +74,10 @@ class LpsSettings(ServerSettings):
     # Tokens per minute (prompt estimated from its length, plus max_tokens); 0 = no limit.
     openai_tokens_per_minute: float = Field(default=0.0, ge=0)
     anthropic_tokens_per_minute: float = Field(default=0.0, ge=0)
+    # The vendors' batch queue limits (domain/vendor_limits.py): OpenAI's enqueued prompt tokens per
+    # model, Anthropic's requests in the Message Batches processing queue; 0 = no limit.
+    openai_batch_queue_tokens: int = Field(default=0, ge=0)
+    anthropic_batch_queue_requests: int = Field(default=0, ge=0)
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_recovery_seconds: float = Field(default=30.0, gt=0)
 

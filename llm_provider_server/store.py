@@ -107,6 +107,8 @@ jobs_table = sa.Table(
     sa.Column("next_poll_at", sa.Float, nullable=False),
     sa.Column("poller", sa.String(64)),
     sa.Column("poll_lease_until", sa.Float),
+    # Polls of this job that failed in a row (reset by one that succeeds): the retry backoff's attempt.
+    sa.Column("poll_failures", sa.Integer, nullable=False, server_default="0"),
 )
 
 vendor_jobs_table = sa.Table(
@@ -123,6 +125,8 @@ vendor_jobs_table = sa.Table(
     sa.Column("cancel_sent_at", sa.Float),
     sa.Column("ended_at", sa.Float),
     sa.Column("error_json", sa.Text),
+    # Its requests' prompts, estimated (what OpenAI's enqueued-token limit counts).
+    sa.Column("estimated_tokens", sa.Integer, nullable=False, server_default="0"),
 )
 
 ACTIVE = (RequestStatus.QUEUED.value, RequestStatus.PROCESSING.value)
@@ -876,6 +880,7 @@ def job_from_row(row: Any) -> JobRecord:
         cost_usd=row.cost_usd,
         error_reason=error.get("reason", ""),
         error_message=error.get("message", ""),
+        poll_failures=row.poll_failures,
     )
 
 
@@ -894,6 +899,7 @@ def part_from_row(row: Any) -> VendorPart:
         ended_at=row.ended_at,
         error_reason=error.get("reason", ""),
         error_message=error.get("message", ""),
+        estimated_tokens=row.estimated_tokens,
     )
 
 
@@ -1143,8 +1149,12 @@ class BatchJobStore:
             ).all()
         return [part_from_row(row) for row in rows]
 
-    async def add_parts(self, job_id: str, poller: str, ranges: Sequence[tuple[int, int]]) -> list[VendorPart]:
-        """The job's split into vendor jobs, written once by the poller that holds the job."""
+    async def add_parts(
+        self, job_id: str, poller: str, ranges: Sequence[tuple[int, int]], tokens: Sequence[int] = ()
+    ) -> list[VendorPart]:
+        """The job's split into vendor jobs (with each one's estimated prompt tokens), written once by
+        the poller that holds the job."""
+        tokens = tokens or [0] * len(ranges)
         j = jobs_table.c
         async with self.store.transaction() as connection:
             held = (await connection.execute(sa.select(j.job_id).where(j.job_id == job_id, j.poller == poller))).first()
@@ -1166,11 +1176,30 @@ class BatchJobStore:
                             "item_count": end - start,
                             "state": JobState.VALIDATING.value,
                             "counts_json": json.dumps(asdict(RequestCounts(total=end - start, processing=end - start))),
+                            "estimated_tokens": estimated,
                         }
-                        for index, (start, end) in enumerate(ranges)
+                        for index, ((start, end), estimated) in enumerate(zip(ranges, tokens, strict=True))
                     ],
                 )
         return await self.parts(job_id)
+
+    async def enqueued(self, provider: str, model: str | None = None) -> tuple[int, int]:
+        """(requests, estimated prompt tokens) in the vendor jobs of `provider` (and of `model`, when
+        given) that were submitted and have not ended: what waits in the vendor's batch queue."""
+        v, j = vendor_jobs_table.c, jobs_table.c
+        where = [j.provider == provider, v.provider_job_id.is_not(None), v.state.not_in(TERMINAL_JOB_STATES)]
+        if model is not None:
+            where.append(j.model == model)
+        query = (
+            sa.select(
+                sa.func.coalesce(sa.func.sum(v.item_count), 0), sa.func.coalesce(sa.func.sum(v.estimated_tokens), 0)
+            )
+            .select_from(vendor_jobs_table.join(jobs_table, v.job_id == j.job_id))
+            .where(*where)
+        )
+        async with self.store.engine.connect() as connection:
+            requests, tokens = (await connection.execute(query)).one()
+        return int(requests), int(tokens)
 
     async def update_part(self, job_id: str, part: int, **fields: Any) -> None:
         v = vendor_jobs_table.c

@@ -62,6 +62,7 @@ class JobRecord:
     cost_usd: float = 0.0
     error_reason: str = ""
     error_message: str = ""
+    poll_failures: int = 0  # polls that failed in a row
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class VendorPart:
     ended_at: float | None = None
     error_reason: str = ""
     error_message: str = ""
+    estimated_tokens: int = 0  # its requests' prompts, estimated
 
     @property
     def end_index(self) -> int:

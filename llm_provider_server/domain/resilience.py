@@ -6,8 +6,10 @@ Circuit breaker: CLOSED counts consecutive failures; at `failure_threshold` it O
 and admits no call for `recovery_seconds`; then HALF_OPEN admits one trial call:
 success closes it, failure opens it again. `accepting` only looks (dispatchers use it
 to decide whether to claim work); `admit` takes the permission (the executor calls it
-right before each provider call, in every processing mode), so work claimed while the
-breaker was closed is still held back when it opened meanwhile.
+right before each provider call, in every processing mode, and before each of the batch
+poller's vendor calls), so work claimed while the breaker was closed is still held back
+when it opened meanwhile. A call that reached the provider settles the breaker by what it
+answered: a 5xx or timeout counts (`record_failure`), anything else resets the count.
 
 Token bucket: refilled at per_minute / 60 a second, holding at most one second's worth
 (at least one call's worth). A call takes its amount (1 for requests, its estimated
@@ -63,6 +65,12 @@ class CircuitBreaker:
             return max(self.opened_at + self.recovery_seconds, now)
         return now + 1.0 if self.state is BreakerState.HALF_OPEN and self.trial_in_flight else now
 
+    def abandon_trial(self) -> None:
+        """A call admitted here ended without an answer (it was cancelled): in HALF_OPEN the next
+        call is the trial instead. (A call that answered settles with record_success / record_failure.)"""
+        if self.state is BreakerState.HALF_OPEN:
+            self.trial_in_flight = False
+
     def record_success(self) -> None:
         self.state, self.failures, self.trial_in_flight = BreakerState.CLOSED, 0, False
 
@@ -115,6 +123,11 @@ CHARS_PER_TOKEN = 4
 DEFAULT_COMPLETION_ESTIMATE = 256
 
 
+def estimate_prompt_tokens(prompt_chars: int) -> int:
+    """A prompt's tokens, before a vendor counted them (what a batch queue's token limit counts)."""
+    return prompt_chars // CHARS_PER_TOKEN
+
+
 def estimate_tokens(prompt_chars: int, max_tokens: int | None) -> int:
     """Tokens a call will take from a tokens-per-minute budget, before it runs."""
-    return prompt_chars // CHARS_PER_TOKEN + (max_tokens or DEFAULT_COMPLETION_ESTIMATE)
+    return estimate_prompt_tokens(prompt_chars) + (max_tokens or DEFAULT_COMPLETION_ESTIMATE)

@@ -12,8 +12,9 @@ message batches, and fails the way the vendors do:
   lines; Anthropic `expired` items), and a cancelling phase that lasts several polls.
 
 Tests script failures for the next calls (status codes with headers, delays past the
-client's timeout, malformed bodies) and read back what was asked of it: every call with
-its time, and the most calls in flight at once.
+client's timeout, malformed bodies), of the judgement endpoints (`next`) or of any endpoint
+by method and path (`next_at`, e.g. a batch poll), and read back what was asked of it:
+every call with its time, and the most calls in flight at once.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class FakeVendors:
     def __init__(self, winner: str = "Essay A"):
         self.winner = winner
         self.script: deque[Scripted] = deque()
+        self.scripts_at: dict[str, deque[Scripted]] = {}  # "METHOD /path prefix" -> for its next calls
         self.calls: list[tuple[float, str, str]] = []  # (time, method, path)
         self.bodies: list[dict[str, Any]] = []
         self.in_flight = 0
@@ -184,6 +186,18 @@ class FakeVendors:
     def next(self, *scripted: Scripted) -> None:
         self.script.extend(scripted)
 
+    def next_at(self, where: str, *scripted: Scripted) -> None:
+        """What the next calls to `where` ("GET /v1/batches/": a method and a path prefix) get,
+        batch endpoints included; before anything `next` scripted."""
+        self.scripts_at.setdefault(where, deque()).extend(scripted)
+
+    def _scripted_at(self, method: str, path: str) -> Scripted | None:
+        for where, queue in self.scripts_at.items():
+            wanted_method, _, prefix = where.partition(" ")
+            if queue and method == wanted_method and path.startswith(prefix):
+                return queue.popleft()
+        return None
+
     def count(self, path_prefix: str) -> int:
         return sum(1 for _, _, path in self.calls if path.startswith(path_prefix))
 
@@ -196,7 +210,9 @@ class FakeVendors:
             self.calls.append((time.monotonic(), method, handler.path))
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            scripted = self.script.popleft() if self.script and self._scriptable(handler.path) else None
+            scripted = self._scripted_at(method, handler.path)
+            if scripted is None and self.script and self._scriptable(handler.path):
+                scripted = self.script.popleft()
         try:
             if scripted and scripted.delay:
                 time.sleep(scripted.delay)

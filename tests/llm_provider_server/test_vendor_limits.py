@@ -8,7 +8,14 @@ import pytest
 
 from llm_provider_server.domain.batch_job import JobState, RequestCounts, aggregate_state, sum_counts
 from llm_provider_server.domain.model import Provider
-from llm_provider_server.domain.vendor_limits import MB, VENDOR_LIMITS, VendorLimits, limits_for, split
+from llm_provider_server.domain.vendor_limits import (
+    MB,
+    VENDOR_LIMITS,
+    VendorLimits,
+    limits_for,
+    queue_has_room,
+    split,
+)
 
 S = JobState
 
@@ -43,6 +50,42 @@ def test_split_of_a_large_job_is_linear_and_within_limits():
     assert parts[0][0] == 0 and parts[-1][1] == 10_000
     assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
     assert all(end - start <= 2_500 and sum(sizes[start:end]) <= 8 * MB for start, end in parts)
+
+
+def test_a_batch_queue_limit_lowers_the_part_in_the_vendors_unit():
+    """OpenAI's queue counts enqueued prompt tokens, Anthropic's requests: no part may be larger
+    than the whole queue."""
+    assert limits_for(Provider.OPENAI, 0, 0, 90_000) == VendorLimits(50_000, 200 * MB, max_tokens=90_000)
+    assert limits_for(Provider.ANTHROPIC, 0, 0, 2_000) == VendorLimits(2_000, 256 * MB)
+    assert limits_for(Provider.ANTHROPIC, 500, 0, 2_000) == VendorLimits(500, 256 * MB)
+    assert limits_for(Provider.OPENAI, 0, 0, 0) == VENDOR_LIMITS[Provider.OPENAI]
+
+
+@pytest.mark.parametrize(
+    ("tokens", "max_tokens", "parts"),
+    [
+        ([3] * 5, 7, [(0, 2), (2, 4), (4, 5)]),
+        ([3] * 5, 6, [(0, 2), (2, 4), (4, 5)]),  # exactly at the limit: the part holds
+        ([10, 1, 1], 5, [(0, 1), (1, 3)]),  # a request over the limit alone
+        ([3] * 5, 0, [(0, 5)]),  # no limit
+    ],
+)
+def test_split_keeps_each_part_within_the_token_limit(tokens, max_tokens, parts):
+    assert split([1] * len(tokens), VendorLimits(100, 1_000, max_tokens), tokens) == parts
+
+
+@pytest.mark.parametrize(
+    ("queued", "size", "limit", "room"),
+    [
+        (0, 10, 0, True),  # no limit
+        (5, 5, 10, True),  # exactly full
+        (6, 5, 10, False),
+        (0, 50, 10, True),  # a part larger than the queue goes when the queue is empty
+        (1, 50, 10, False),
+    ],
+)
+def test_a_part_is_submitted_when_the_queue_has_room(queued, size, limit, room):
+    assert queue_has_room(queued, size, limit) is room
 
 
 @pytest.mark.parametrize(
