@@ -10,7 +10,17 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cj_server.domain.engine import EngineConfig, State, config_from_settings, step, window, worth_stepping
+from cj_server.domain.engine import (
+    EngineConfig,
+    State,
+    Step,
+    config_from_settings,
+    step,
+    window,
+    window_now,
+    worth_stepping,
+)
+from cj_server.domain.held_out import HonestReliability
 from cj_server.domain.stopping import Action, StopReason
 from cj_server.settings import CjSettings
 
@@ -127,6 +137,28 @@ def test_more_than_one_comparison_per_essay_is_in_flight_and_essays_stay_free_to
     per_essay = np.bincount(np.array(pending).ravel(), minlength=n)
     assert per_essay.max() <= config.max_in_flight_per_essay
     assert np.sum(config.max_in_flight_per_essay - per_essay) == n // 2, "essay places left for the pairing"
+
+
+def test_near_the_target_the_window_narrows_to_one_comparison_per_essay():
+    """The stop waits for what is in flight, so near the target no more than n/2 stay in flight."""
+    n, config = 24, EngineConfig()
+    rng = np.random.default_rng(5)
+    succeeded = [
+        (int(a), int(b), bool(rng.random() < 0.5)) for a, b in (rng.choice(n, 2, replace=False) for _ in range(60))
+    ]
+    pending = _filled(n, config)[:14]  # more than n/2, fewer than the window (18)
+
+    def room(estimate: float) -> Step:
+        honest = HonestReliability(True, estimate, estimate - 0.05, estimate + 0.05, 4.0, 10, judged=len(succeeded))
+        state = fresh(n, succeeded=succeeded, pending=pending, attempts=74, waves=5, target_reliability=0.9)
+        return step(State(**{**state.__dict__, "warm_honest": honest, "warm_prior": 4.0}), config)
+
+    far, near = room(0.70), room(0.86)
+    assert far.decision.action is Action.SUBMIT and len(far.wave) <= window(n, config) - len(pending)
+    assert near.decision.action is Action.WAIT and near.wave == [], "14 in flight: more than n/2 already"
+    estimate = HonestReliability(True, 0.86, 0.8, 0.9, 4.0, 10)
+    assert window_now(fresh(n, target_reliability=0.9), config, estimate) == n // 2
+    assert window_now(fresh(n, target_reliability=0.95), config, estimate) == window(n, config)
 
 
 def test_results_refill_the_window_without_a_barrier():
