@@ -5,7 +5,7 @@ ordered pair, as an LLM at temperature 0. True reliability = corr(scores, hidden
 quality)^2 over the essays. The engine runs with the **server's own configuration**
 (`config_from_settings(CjSettings())`, the CJ defaults), asynchronously as the server
 runs it: a window of comparisons in flight, each answered after a latency drawn from
-U(1, 2) s, results applied in arrival order, and `step` called whenever
+U(1, 2) s (`--latency LO,HI` to change it), results applied in arrival order, and `step` called whenever
 `worth_stepping` says it can change something (no wave barrier). Policies, on the same
 essays:
 
@@ -19,9 +19,15 @@ its essays) it reports, over the repetitions, the mean true reliability, its min
 the estimates (SSR, split-half) and the first k where the mean true reliability
 reaches 0.90. With `--stop` it also runs the adaptive engine with its stopping rule at the
 server's default target and reports where it stopped and the truth there; `--stop-grid
-"N,sigma,bias;..."` does only that, over the given cells, one line per run.
+"N,sigma,bias;..."` does only that, over the given cells, one line per run. `--per-run` also
+prints each run's true reliability at the reported k (for paired comparisons between two
+versions of the engine: the runs are deterministic per seed). `--wall` runs the adaptive engine
+to its budget of `--k-max` per essay and reports the simulated wall time (the time the last
+judgement arrived, in units of the latency: the engine's own floor, no server overhead), the
+submits and the most comparisons any essay got.
 
 Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/cj_simulation.py --essays 100 --reps 10
+     OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/cj_simulation.py --essays 24 --k-max 10 --wall --latency 1.2,2.0
 """
 
 from __future__ import annotations
@@ -76,6 +82,8 @@ class Curve:
     stop_reason: str = ""
     trace: list[tuple[float, float]] = field(default_factory=list)  # (k, true reliability of the step's fit)
     outcomes: list = field(default_factory=list)
+    wall: float = 0.0  # simulated time of the last judgement applied
+    submits: int = 0
 
 
 def measure(n: int, outcomes, quality, config: EngineConfig) -> tuple[float, ...]:
@@ -98,7 +106,14 @@ def measure_engine(state: State, quality, config: EngineConfig) -> tuple[float, 
     return true, scale_separation_reliability(result), split, estimate, lower
 
 
-def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: float | None) -> Curve:
+def adaptive(
+    judge: Judge,
+    k_max: int,
+    seed: int,
+    config: EngineConfig,
+    target: float | None,
+    latency: tuple[float, float] = (1.0, 2.0),
+) -> Curve:
     """The engine as the server runs it: windowed, asynchronous, no wave barrier."""
     n = len(judge.texts)
     quality = judge.quality()
@@ -132,6 +147,7 @@ def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: 
         prior = planned.honest.prior_variance if planned.honest.available else prior
         honest = planned.honest if planned.honest.available else honest
         if planned.decision.action in (Action.FINALIZE, Action.FAIL):
+            curve.wall, curve.submits = now, waves
             if target is not None and planned.fit is not None:
                 curve.stopped_at = 2 * len(outcomes) / n
                 curve.true_at_stop = float(np.corrcoef(planned.fit.scores, quality)[0, 1] ** 2)
@@ -142,7 +158,7 @@ def adaptive(judge: Judge, k_max: int, seed: int, config: EngineConfig, target: 
             waves += 1
             attempts += len(planned.wave)
             for a, b in planned.wave:
-                heapq.heappush(in_flight, (now + rng.uniform(1.0, 2.0), a, b))
+                heapq.heappush(in_flight, (now + rng.uniform(*latency), a, b))
         while in_flight:
             now, a, b = heapq.heappop(in_flight)
             outcomes.append((a, b, judge(a, b)))
@@ -269,6 +285,35 @@ def stop_grid(cells: str, reps: int, k_max: int, target: float, config: EngineCo
             )
 
 
+def wall(n: int, reps: int, k_max: int, sigma: float, latency: tuple[float, float], config: EngineConfig) -> None:
+    """The engine's own wall time to a budget of k_max comparisons per essay, each call taking
+    U(lo, hi): per run, the time the last judgement arrived, the submits, the most comparisons an
+    essay got; then the median against k * mean latency (issue 8's measure) and 1.2 times that."""
+    print(f"essays={n} k={k_max} latency U{latency} s; engine = the server's configuration")
+    print("seed wall_s submits most_per_essay")
+    walls = []
+    for rep in range(reps):
+        judge = Judge([f"Simulated essay {rep}-{i}." for i in range(n)], sigma, 0.0)
+        curve = adaptive(judge, k_max, rep, config, None, latency)
+        pairs = np.array([(a, b) for a, b, _ in curve.outcomes])
+        most = int(np.bincount(pairs.ravel(), minlength=n).max())
+        walls.append(curve.wall)
+        print(f"{rep:<4d} {curve.wall:6.2f} {curve.submits:7d} {most:14d}", flush=True)
+    mean_latency = sum(latency) / 2
+    print(
+        f"median wall {np.median(walls):.2f} s; k x mean latency = {k_max * mean_latency:.2f} s, "
+        f"1.2x = {1.2 * k_max * mean_latency:.2f} s"
+    )
+
+
+def per_run(results: dict[str, list[Curve]]) -> None:
+    """Each run's true reliability at the reported k, for paired comparisons between versions."""
+    for policy, curves in results.items():
+        for seed, curve in enumerate(curves):
+            values = " ".join(f"k{k}={curve.points[k][0]:.4f}" for k in REPORT_K if k in curve.points)
+            print(f"{policy:10s} seed {seed:<3d} {values}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--essays", type=int, default=100)
@@ -280,9 +325,16 @@ def main() -> None:
     parser.add_argument("--stop", action="store_true", help="also run the engine with its stopping rule")
     parser.add_argument("--stop-grid", default="", help='cells "N,sigma,bias;...": the stopping rule per run')
     parser.add_argument("--grades", type=int, default=0, help="anchors per grade: run the grading benchmark instead")
+    parser.add_argument("--latency", default="1,2", help="LO,HI: each call takes U(LO, HI) seconds")
+    parser.add_argument("--wall", action="store_true", help="the engine's wall time to the budget, instead")
+    parser.add_argument("--per-run", action="store_true", help="also each run's true reliability at the reported k")
     args = parser.parse_args()
     settings = CjSettings()
     config = config_from_settings(settings)
+    lo, hi = (float(x) for x in args.latency.split(","))
+    if args.wall:
+        wall(args.essays, args.reps, args.k_max, args.sigma, (lo, hi), config)
+        return
     if args.stop_grid:
         stop_grid(args.stop_grid, args.reps, args.k_max, settings.default_target_reliability, config)
         return
@@ -303,18 +355,20 @@ def main() -> None:
         texts = [f"Simulated essay {rep}-{i}." for i in range(args.essays)]
         judge = Judge(texts, args.sigma, args.bias)
         if "adaptive" in policies:
-            results["adaptive"].append(adaptive(judge, args.k_max, rep, config, None))
+            results["adaptive"].append(adaptive(judge, args.k_max, rep, config, None, (lo, hi)))
         if "random" in policies:
             results["random"].append(random_waves(judge, args.k_max, rep, config, False))
         if "reference" in policies:
             results["reference"].append(random_waves(judge, args.k_max, rep + 1000, config, True))
         if args.stop:
-            stops.append(adaptive(judge, args.k_max, rep, config, settings.default_target_reliability))
+            stops.append(adaptive(judge, args.k_max, rep, config, settings.default_target_reliability, (lo, hi)))
     print(
         f"essays={args.essays} reps={args.reps} sigma={args.sigma} bias={args.bias} judge=latent_bt "
         f"(deterministic per ordered pair); engine = the server's configuration"
     )
     report(results, args.k_max)
+    if args.per_run:
+        per_run(results)
     if "reference" in results:
         fired = [c.stopped_at for c in results["reference"] if c.stopped_at is not None]
         print(f"reference stability stop (max |d theta| <= 0.025) fired in {len(fired)} of {args.reps} runs: {fired}")

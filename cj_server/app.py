@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from cj_server.runner import Runner
 from cj_server.servicer import CjAssessmentServicer
 from cj_server.settings import CjSettings
 from cj_server.store import CjStore
+from service_core.background import Supervisor, every
 from service_core.db import Database
 from service_core.server import GrpcServer, Service
 from service_core.settings import default_sqlite_url
@@ -29,6 +28,7 @@ SERVER_NAME = "cj_server"
 ERROR_DOMAIN = "cj.huleedu.dev"
 MIGRATIONS = Path(__file__).parent / "migrations"
 PRUNE_INTERVAL_SECONDS = 60.0
+STOP_GRACE_SECONDS = 10.0  # for the background loops to leave before they are cancelled
 CJ_SERVICE = cj_assessment_service_pb2.DESCRIPTOR.services_by_name["CjAssessmentService"].full_name
 add_servicer = cj_assessment_service_pb2_grpc.add_CjAssessmentServiceServicer_to_server
 log = logging.getLogger("cj_server")
@@ -53,35 +53,27 @@ class CjApp:
         self.results = ResultConsumer(settings, self.store, self.lps, self.metrics, self.runner.wake, clock)
         self.service = Assessments(settings, self.store, self.lps, self.metrics, self.runner.wake, clock)
         self.outbox = OutboxRelay(self.store, settings, self.metrics, clock)
-        self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self.background = Supervisor(on_restart=self._restarted)
         self.clock = clock
         self._next_prune_at = 0.0
 
     async def start(self) -> None:
+        """Open the database and start the background loops under one supervisor (its rule:
+        a loop that raises is logged, at ERROR once per streak of failures, and restarted with
+        backoff). The runner claims running assessments at once, so a restarted server carries on."""
         await self.database.open()
-        self._stop.clear()
-        # The runner claims running assessments at once, so a restarted server carries on.
-        self._tasks = [
-            asyncio.create_task(self.runner.run(self._stop), name="cj-runner"),
-            asyncio.create_task(self.results.run(self._stop), name="cj-results"),
-            asyncio.create_task(self._sweep(), name="cj-sweeper"),
-            asyncio.create_task(self.outbox.run(self._stop), name="cj-outbox"),
-        ]
+        self.background = Supervisor(on_restart=self._restarted)  # a stopped supervisor stays stopped
+        self.background.start("cj-runner", self.runner.run)
+        self.background.start("cj-results", self.results.run)
+        self.background.start("cj-sweeper", every(self.settings.sweep_interval_seconds, self.runner.sweep))
+        self.background.start("cj-retention", every(self.settings.sweep_interval_seconds, self._prune))
+        self.background.start("cj-outbox", self.outbox.run)
 
-    async def _sweep(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.settings.sweep_interval_seconds)
-            if not self._stop.is_set():
-                try:
-                    await self.runner.sweep()
-                    await self._prune()
-                except Exception:  # the next sweep tries again
-                    log.exception("sweep failed")
+    def _restarted(self, loop: str, _error: BaseException) -> None:
+        self.metrics.background_restarts.labels(loop).inc()
 
     async def _prune(self) -> None:
-        """Retention (CJ_RETENTION_SECONDS), at most once a minute."""
+        """Retention (CJ_RETENTION_SECONDS), at most once a minute (the loop looks every sweep interval)."""
         now = self.clock()
         if now < self._next_prune_at:
             return
@@ -91,15 +83,12 @@ class CjApp:
             log.info("pruned %d events and %d delivered outbox rows past retention", pruned_events, pruned_outbox)
 
     async def stop(self) -> None:
-        self._stop.set()
-        runner, others = self._tasks[:1], self._tasks[1:]
-        for task in others:
-            task.cancel()
-        # The runner finishes its advances and hands its leases back, so another replica
-        # takes its assessments over at once rather than after a lease period.
-        await asyncio.gather(*runner, return_exceptions=True)
-        await asyncio.gather(*others, return_exceptions=True)
+        # Every loop leaves at its next check (the result consumer after the batch it is applying);
+        # then the runner's advances finish and it hands its leases back, so another replica takes
+        # its assessments over at once rather than after a lease period.
+        await self.background.stop(STOP_GRACE_SECONDS)
         await self.runner.drain()
+        await self.runner.release()
         await self.lps.close()
         await self.outbox.close()
         await self.database.close()

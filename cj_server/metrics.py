@@ -60,6 +60,12 @@ class CjMetrics:
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
             registry=registry,
         )
+        self.background_restarts = Counter(
+            "cj_background_restarts_total",
+            "Background loops that raised and were restarted by the supervisor, by loop.",
+            ("loop",),
+            registry=registry,
+        )
         self.leases = Counter(
             "cj_lease_takeovers_total",
             "Assessments this replica started advancing (new, or taken over from an expired lease).",

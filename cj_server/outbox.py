@@ -5,7 +5,9 @@ relay sends them in order with their idempotency keys (event ids), and retries w
 exponential backoff, so RAS being down delays delivery but loses nothing. A permanent
 refusal (RAS answers INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION...) is not retried:
 the row is parked as dead (`dead_at`, its error kept), logged once and counted in
-`cj_outbox_dead_total`.
+`cj_outbox_dead_total`. `run` is one of the server's supervised loops
+(`service_core.background.Supervisor`): a round that fails (the database) raises, and the
+supervisor restarts the loop by its one restart-and-logging rule.
 """
 
 from __future__ import annotations
@@ -55,11 +57,8 @@ class OutboxRelay:
         if self.stub is None:
             log.warning("CJ_RAS_TARGET is not set: results stay in the outbox until a result aggregator is configured")
             return
-        while not stop.is_set():
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("outbox round failed")
+        while not stop.is_set():  # a failed round (the database) raises: the supervisor restarts the loop
+            await self.deliver_due()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.outbox_interval_seconds)
 

@@ -6,31 +6,50 @@ Application is idempotent: a comparison takes its first outcome only (`status = 
 under the assessment's row lock), so a redelivered or duplicate result changes nothing and
 is acknowledged again. Any replica may apply any assessment's results; the replica holding
 the assessment's lease notices them through the assessment's counters.
+
+`run` is one subscription, supervised by the server's `service_core.background.Supervisor`: the
+stream ending (the LLM provider server restarting or unreachable) or a batch failing to apply
+raises, and the supervisor resubscribes by its one restart-and-logging rule. Nothing is lost:
+what was not acknowledged is delivered again. On stop the batch being applied is finished and
+acknowledged, then the subscription closes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from huleedu.llm.v1 import comparison_pb2
 
 from cj_server import converters
-from cj_server.domain.errors import NeighbourError
+from cj_server.domain.errors import NeighbourUnavailable
 from cj_server.domain.records import Arrived
 from cj_server.lps_client import LpsClient
 from cj_server.metrics import CjMetrics
 from cj_server.settings import CjSettings
 from cj_server.store import SUCCEEDED, CjStore
 
-# Results as they arrive from the stream; None marks the stream's end.
-ResultQueue = asyncio.Queue[comparison_pb2.ComparisonResult | None]
 
-log = logging.getLogger("cj_server.results")
+@dataclass(frozen=True)
+class _End:
+    """The end of a subscription, put on the queue: stop was asked, or the stream ended (cleanly,
+    or with the error it ended with)."""
+
+    stopped: bool = False
+    error: Exception | None = None
+
+    def finish(self) -> None:
+        """Return on stop; raise otherwise, so the supervisor resubscribes."""
+        if self.stopped:
+            return
+        raise self.error or NeighbourUnavailable("the result stream from the LLM provider server ended")
+
+
+# Results as they arrive from the stream, then the end of the subscription.
+ResultQueue = asyncio.Queue[comparison_pb2.ComparisonResult | _End]
 
 
 class ResultConsumer:
@@ -51,48 +70,45 @@ class ResultConsumer:
         self.clock = clock
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Subscribe, apply, acknowledge; reconnect when the stream ends, until stopped."""
-        while not stop.is_set():
-            queue: ResultQueue = asyncio.Queue()
-            reader = asyncio.create_task(self._read(queue))
-            try:
-                await self._apply_from(queue, reader, stop)
-            except NeighbourError as error:
-                log.warning("acknowledging results failed (%s); the stream will redeliver", error.message)
-            except Exception:  # a database error: nothing was acknowledged, so LPS redelivers
-                log.exception("applying results failed; resubscribing")
-            finally:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await reader
-            if not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1.0)
+        """One subscription: apply and acknowledge until stopped; raises when the stream ends."""
+        queue: ResultQueue = asyncio.Queue()
+        reader = asyncio.create_task(self._read(queue), name="cj-results-reader")
+        stopping = asyncio.create_task(_mark_stop(queue, stop), name="cj-results-stop")
+        try:
+            await self._apply_from(queue)
+        finally:
+            for task in (reader, stopping):
+                task.cancel()
+            await asyncio.gather(reader, stopping, return_exceptions=True)
 
     async def _read(self, queue: ResultQueue) -> None:
         try:
             async for result in self.lps.results(self.settings.result_max_in_flight):
                 queue.put_nowait(result)
-        except NeighbourError as error:
-            log.warning("result stream from the LLM provider server ended (%s); reconnecting", error.code)
-        finally:
-            queue.put_nowait(None)
+        except Exception as error:  # the applier raises it, for the supervisor
+            queue.put_nowait(_End(error=error))
+            return
+        queue.put_nowait(_End())
 
-    async def _apply_from(self, queue: ResultQueue, reader: asyncio.Task[None], stop: asyncio.Event) -> None:
-        while not stop.is_set():
+    async def _apply_from(self, queue: ResultQueue) -> None:
+        while True:
             first = await queue.get()
-            if first is None:
+            if isinstance(first, _End):
+                first.finish()
                 return
-            batch = [first]
+            batch, end = [first], None
             while len(batch) < self.settings.result_batch_size and not queue.empty():
                 item = queue.get_nowait()
-                if item is None:
-                    queue.put_nowait(None)  # the stream ended: finish this batch first
+                if isinstance(item, _End):
+                    end = item  # the stream ended or stop was asked: finish this batch first
                     break
                 batch.append(item)
             arrived = [converters.arrived(r) for r in batch]
             await self.apply(arrived)
             await self.lps.ack([a.request_id for a in arrived])
+            if end is not None:
+                end.finish()
+                return
 
     async def apply(self, batch: Sequence[Arrived]) -> int:
         """Apply a batch of delivered results in one transaction; the number that changed
@@ -150,3 +166,8 @@ class ResultConsumer:
             for assessment_id in changed:
                 self.on_applied(assessment_id)
         return applied_total
+
+
+async def _mark_stop(queue: ResultQueue, stop: asyncio.Event) -> None:
+    await stop.wait()
+    queue.put_nowait(_End(stopped=True))

@@ -144,17 +144,15 @@ class Runner:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """The decision loop, a round per wake-up or `runner_poll_seconds`. Supervised by the
+        server (`service_core.background.Supervisor`): a round that fails (the database is down)
+        raises, and the supervisor restarts the loop by its one restart-and-logging rule; what
+        this replica tracks is kept. On stop the server calls `drain` and `release`."""
         while not stop.is_set():
-            try:
-                await self.round()
-            except Exception:
-                log.exception("runner round failed; trying again")
+            await self.round()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.runner_poll_seconds)
-        await self.drain()
-        with contextlib.suppress(Exception):
-            await self.store.release(self.owner)
 
     async def round(self) -> None:
         now = self.clock()
@@ -226,6 +224,15 @@ class Runner:
         """Wait for running advances (shutdown, tests)."""
         while pending := [t for t in self._tasks.values() if not t.done()]:
             await asyncio.gather(*pending, return_exceptions=True)
+
+    async def release(self) -> None:
+        """Hand this replica's leases back (graceful stop), so another replica takes its
+        assessments over at once rather than after a lease period. A failure only means they
+        expire instead."""
+        try:
+            await self.store.release(self.owner)
+        except Exception as error:
+            log.warning("handing the leases back failed (%r); they expire after CJ_LEASE_SECONDS", error)
 
     # ---- one assessment --------------------------------------------------------------------------
 

@@ -45,7 +45,8 @@ class CjSettings(ServerSettings):
     batch_deadline_seconds: float = Field(default=26 * 3600, gt=0)
     prior_precision: float = Field(default=0.1, gt=0)
     # --- the engine (cj_server/domain/engine.py): no wave barrier, a bounded window in flight
-    # Comparisons in flight per assessment, at most (and at most essays / 2); and per essay.
+    # Comparisons in flight per assessment, at most (and at most essays * (1 + per essay) / 4, halfway
+    # between one per essay and the per-essay limit: engine.py, "The window"); and per essay.
     max_in_flight: int = Field(default=1000, ge=1)
     max_in_flight_per_essay: int = Field(default=2, ge=1)
     blas_threads: int = Field(default=1, ge=1)

@@ -22,8 +22,10 @@ def judge(quality: np.ndarray, bias: float, seed: int):
 
 
 def run(n: int, sigma: float, k: float, seed: int, bias: float = 0.0, config: EngineConfig | None = None):
-    """The engine in waves of its window up to k comparisons per essay; (truth, honest, schedule, outcomes)."""
-    config = config or EngineConfig()
+    """The engine in waves of n/2 up to k comparisons per essay; (truth, honest, schedule, outcomes).
+    The waves are a fixed design for the estimator under test, not the server's window (which the
+    engine's own tests and bench/cj_simulation.py cover)."""
+    config = config or EngineConfig(max_in_flight=n // 2)
     quality = np.random.default_rng(1000 + seed).normal(0, sigma, n)
     outcome = judge(quality, bias, seed)
     succeeded: list[tuple[int, int, bool]] = []
