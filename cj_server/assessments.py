@@ -168,11 +168,7 @@ class Assessments:
     async def get(self, assessment_id: str) -> dict[str, Any]:
         row = await self.store.get(assessment_id)
         if row is None:
-            raise NotFound(
-                f"assessments/{assessment_id} does not exist",
-                reason="ASSESSMENT_NOT_FOUND",
-                metadata={"name": converters.name_of(assessment_id)},
-            )
+            raise NotFound.resource(converters.name_of(assessment_id), "ASSESSMENT_NOT_FOUND")
         return row
 
     async def assessment(self, assessment_id: str) -> assessment_pb2.Assessment:
@@ -210,11 +206,7 @@ class Assessments:
     async def cancel(self, assessment_id: str) -> assessment_pb2.Assessment:
         row = await self.get(assessment_id)
         if row["state"] not in ACTIVE:
-            raise FailedPrecondition(
-                f"assessments/{assessment_id} has already ended ({row['state']})",
-                reason="ASSESSMENT_ENDED",
-                metadata={"state": row["state"]},
-            )
+            raise FailedPrecondition.ended(converters.name_of(assessment_id), row["state"], "ASSESSMENT_ENDED")
         pending = [r.comparison_id for r in await self.store.engine_rows(assessment_id) if r.status == PENDING]
         async with self.store.transaction() as connection:
             locked = await self.store.get(assessment_id, connection, lock=True)

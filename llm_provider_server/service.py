@@ -118,21 +118,13 @@ class ComparisonService:
     async def get(self, request_id: str) -> StoredRequest:
         stored = await self.store.get(request_id)
         if stored is None:
-            raise NotFound(
-                f"{COMPARISONS.format(request_id)} does not exist",
-                reason="COMPARISON_NOT_FOUND",
-                metadata={"name": COMPARISONS.format(request_id)},
-            )
+            raise NotFound.resource(COMPARISONS.format(request_id), "COMPARISON_NOT_FOUND")
         return stored
 
     async def cancel(self, request_id: str) -> StoredRequest:
         stored = await self.get(request_id)
         if stored.status.is_terminal:
-            raise FailedPrecondition(
-                f"{COMPARISONS.format(request_id)} has already ended ({stored.status.value})",
-                reason="COMPARISON_ENDED",
-                metadata={"state": stored.status.value},
-            )
+            raise FailedPrecondition.ended(COMPARISONS.format(request_id), stored.status.value, "COMPARISON_ENDED")
         cancelled = await self.store.cancel(request_id, self.clock())
         if cancelled is None:  # pruned between the lookup and the cancel
             raise NotFound(f"comparison {request_id} no longer exists", reason="COMPARISON_NOT_FOUND")
@@ -200,21 +192,13 @@ class ComparisonService:
     async def get_job(self, job_id: str) -> JobRecord:
         job = await self.jobs.get(job_id)
         if job is None:
-            raise NotFound(
-                f"{BATCH_JOBS.format(job_id)} does not exist",
-                reason="BATCH_JOB_NOT_FOUND",
-                metadata={"name": BATCH_JOBS.format(job_id)},
-            )
+            raise NotFound.resource(BATCH_JOBS.format(job_id), "BATCH_JOB_NOT_FOUND")
         return job
 
     async def cancel_job(self, job_id: str) -> JobRecord:
         job = await self.get_job(job_id)
         if job.state.is_terminal:
-            raise FailedPrecondition(
-                f"{BATCH_JOBS.format(job_id)} has already ended ({job.state.value})",
-                reason="BATCH_JOB_ENDED",
-                metadata={"state": job.state.value},
-            )
+            raise FailedPrecondition.ended(BATCH_JOBS.format(job_id), job.state.value, "BATCH_JOB_ENDED")
         cancelled = await self.jobs.request_cancel(job_id, self.clock())
         if cancelled is None:
             raise NotFound(f"batch job {job_id} no longer exists", reason="BATCH_JOB_NOT_FOUND")

@@ -85,6 +85,11 @@ class NotFound(DomainError):
     code = grpc.StatusCode.NOT_FOUND
     default_reason = "NOT_FOUND"
 
+    @classmethod
+    def resource(cls, name: str, reason: str) -> NotFound:
+        """The one wording of every server's missing resource, its name in the ErrorInfo."""
+        return cls(f"{name} does not exist", reason=reason, metadata={"name": name})
+
 
 class AlreadyExists(DomainError):
     code = grpc.StatusCode.ALREADY_EXISTS
@@ -94,6 +99,11 @@ class AlreadyExists(DomainError):
 class FailedPrecondition(DomainError):
     code = grpc.StatusCode.FAILED_PRECONDITION
     default_reason = "FAILED_PRECONDITION"
+
+    @classmethod
+    def ended(cls, name: str, state: str, reason: str) -> FailedPrecondition:
+        """A resource that can no longer change (cancel of a finished one), its state in the ErrorInfo."""
+        return cls(f"{name} has already ended ({state})", reason=reason, metadata={"state": state})
 
 
 class Aborted(DomainError):
