@@ -216,9 +216,9 @@ def report(results: dict[str, list[Curve]], k_max: int) -> None:
         print(f"{policy:10s} first k with mean true reliability >= 0.90: {reached}")
 
 
-def grades(students: int, per_grade: int, k: int, seed: int, sigma: float, config: EngineConfig) -> tuple[float, ...]:
-    """Anchors of known grade among the essays; after k comparisons per essay, the students' projected
-    grades against their true grades: (quadratic weighted kappa, Brier score, calibration error)."""
+def grades(students: int, per_grade: int, k: int, seed: int, sigma: float, config: EngineConfig) -> GradeRun:
+    """Anchors of known grade among the essays; after k comparisons per essay, the students' grade
+    probabilities (the server's summary) and their true grades."""
     scale = BUILT_IN_SCALES["letter_a_to_f"]
     cuts = np.quantile(np.random.default_rng(99).normal(0, sigma, 100_000), np.linspace(0, 1, 7)[1:-1])
     pool = [f"Graded essay {seed}-{i}." for i in range(40 * students)]
@@ -242,22 +242,72 @@ def grades(students: int, per_grade: int, k: int, seed: int, sigma: float, confi
     ]
     summary = summarize(info, outcomes, result, 0.0, scale, honest)
     by_id = {e.essay_id: e for e in summary.essays}
-    predicted, probabilities = [], []
-    for i in range(students):
-        projection = by_id[f"s{i}"].projection
-        predicted.append(scale.grades.index(projection.grade))
-        probabilities.append([projection.probabilities[g] for g in scale.grades])
-    truth = true_grade[:students]
-    probabilities = np.array(probabilities)
-    onehot = np.eye(len(scale.grades))[truth]
-    brier = float(np.mean(np.sum((probabilities - onehot) ** 2, axis=1)))
-    confidence = probabilities.max(axis=1)
-    correct = np.array(predicted) == truth
-    bins = np.minimum((confidence * 10).astype(int), 9)
-    calibration = sum(
-        abs(correct[bins == b].mean() - confidence[bins == b].mean()) * np.mean(bins == b) for b in np.unique(bins)
+    probabilities = np.array(
+        [[by_id[f"s{i}"].projection.probabilities[g] for g in scale.grades] for i in range(students)]
     )
-    return quadratic_kappa(np.array(predicted), truth, len(scale.grades)), brier, float(calibration)
+    return GradeRun(probabilities, true_grade[:students])
+
+
+@dataclass(frozen=True)
+class GradeRun:
+    probabilities: np.ndarray  # (students, grades): the result's P(grade)
+    truth: np.ndarray  # true grade indices
+
+
+def calibration_error(probabilities: np.ndarray, truth: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the projected (most probable) grade: mean |accuracy - confidence|
+    over equal-width confidence bins, weighted by their share of the essays."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == truth
+    index = np.minimum((confidence * bins).astype(int), bins - 1)
+    return float(
+        sum(
+            abs(correct[index == b].mean() - confidence[index == b].mean()) * np.mean(index == b)
+            for b in np.unique(index)
+        )
+    )
+
+
+def calibration_floor(probabilities: np.ndarray, draws: int = 200) -> float:
+    """The calibration error that perfectly calibrated probabilities show on this many essays: the mean over
+    truths drawn from the probabilities themselves (the error's sampling noise, not miscalibration)."""
+    rng = np.random.default_rng(0)
+    cumulative = np.cumsum(probabilities, axis=1)
+    errors = [
+        calibration_error(probabilities, (rng.random(len(probabilities))[:, None] > cumulative).sum(axis=1))
+        for _ in range(draws)
+    ]
+    return float(np.mean(errors))
+
+
+def report_grades(runs: list[GradeRun]) -> None:
+    kappas = np.array(
+        [quadratic_kappa(r.probabilities.argmax(axis=1), r.truth, r.probabilities.shape[1]) for r in runs]
+    )
+    probabilities = np.concatenate([r.probabilities for r in runs])
+    truth = np.concatenate([r.truth for r in runs])
+    onehot = np.eye(probabilities.shape[1])[truth]
+    brier = float(np.mean(np.sum((probabilities - onehot) ** 2, axis=1)))
+    per_run = np.mean([calibration_error(r.probabilities, r.truth) for r in runs])
+    per_run_floor = np.mean([calibration_floor(r.probabilities, 50) for r in runs])
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == truth
+    print(f"quadratic weighted kappa: mean {kappas.mean():.3f}, min {kappas.min():.3f}, runs {np.round(kappas, 3)}")
+    print(f"Brier score {brier:.3f}; mean confidence {confidence.mean():.3f}, accuracy {correct.mean():.3f}")
+    print(
+        f"calibration error (10 bins): per run {per_run:.3f} (perfectly calibrated: {per_run_floor:.3f}); "
+        f"all {len(truth)} essays {calibration_error(probabilities, truth):.3f} "
+        f"(perfectly calibrated: {calibration_floor(probabilities):.3f})"
+    )
+    print("confidence bin: essays, mean confidence, accuracy (binomial se)")
+    index = np.minimum((confidence * 10).astype(int), 9)
+    for b in np.unique(index):
+        chosen = index == b
+        mean = confidence[chosen].mean()
+        print(
+            f"  {b / 10:.1f}-{(b + 1) / 10:.1f}: {chosen.sum():5d}  {mean:.3f}  {correct[chosen].mean():.3f} "
+            f"({np.sqrt(mean * (1 - mean) / chosen.sum()):.3f})"
+        )
 
 
 def quadratic_kappa(a: np.ndarray, b: np.ndarray, categories: int) -> float:
@@ -328,6 +378,7 @@ def main() -> None:
     parser.add_argument("--latency", default="1,2", help="LO,HI: each call takes U(LO, HI) seconds")
     parser.add_argument("--wall", action="store_true", help="the engine's wall time to the budget, instead")
     parser.add_argument("--per-run", action="store_true", help="also each run's true reliability at the reported k")
+    parser.add_argument("--seed", type=int, default=0, help="first seed of the grading benchmark's runs")
     args = parser.parse_args()
     settings = CjSettings()
     config = config_from_settings(settings)
@@ -339,14 +390,16 @@ def main() -> None:
         stop_grid(args.stop_grid, args.reps, args.k_max, settings.default_target_reliability, config)
         return
     if args.grades:
-        rows = [grades(args.essays, args.grades, args.k_max, rep, args.sigma, config) for rep in range(args.reps)]
-        kappa, brier, calibration = (np.array(col) for col in zip(*rows, strict=True))
+        runs = [
+            grades(args.essays, args.grades, args.k_max, rep + args.seed, args.sigma, config)
+            for rep in range(args.reps)
+        ]
         print(
             f"students={args.essays} anchors per grade={args.grades} k={args.k_max} sigma={args.sigma} "
-            f"reps={args.reps} (letter_a_to_f, true grades by population quantiles)"
+            f"reps={args.reps} seeds {args.seed}-{args.seed + args.reps - 1} "
+            "(letter_a_to_f, true grades by population quantiles)"
         )
-        print(f"quadratic weighted kappa: mean {kappa.mean():.3f}, min {kappa.min():.3f}, runs {np.round(kappa, 3)}")
-        print(f"Brier score {brier.mean():.3f}; calibration error (10 bins) {calibration.mean():.3f}")
+        report_grades(runs)
         return
     policies = args.policies.split(",")
     results: dict[str, list[Curve]] = {p: [] for p in policies}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cj_server.domain.bradley_terry import Fit
-from cj_server.domain.grading import GradeScale, Projection, calibrate, project
+from cj_server.domain.grading import Calibration, GradeScale, Projection, calibrate, project_many
 from cj_server.domain.held_out import HonestReliability
 from cj_server.domain.reliability import scale_separation_reliability
 
@@ -72,6 +72,23 @@ def reliability_warning(honest: HonestReliability | None) -> str:
     return ""
 
 
+def _anchor_posterior(result: Fit, anchors: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The anchors' scores and their covariance (the exact one, or independent above the dense limit)."""
+    if result.covariance is not None:
+        return result.scores[anchors], result.covariance[np.ix_(anchors, anchors)]
+    return result.scores[anchors], np.diag(result.standard_errors[anchors] ** 2)
+
+
+def _projections(calibration: Calibration, result: Fit, anchors: list[int]) -> list[Projection]:
+    """Every essay's grade probabilities (grading.py): students with their covariance with the anchors,
+    anchors as a student with their score would be (so one that scores like another grade shows it)."""
+    cross = None
+    if result.covariance is not None:
+        cross = result.covariance[:, anchors].copy()
+        cross[anchors] = 0.0
+    return project_many(calibration, result.scores, result.standard_errors**2, cross)
+
+
 def summarize(
     items: list[ItemInfo],
     outcomes: list[tuple[int, int, bool]],
@@ -93,20 +110,17 @@ def summarize(
     if not anchors:
         note = "no anchor essays: scores and ranks only"
     else:
-        calibration = calibrate(scale, [items[i].anchor_grade for i in anchors], result.scores[anchors])
+        calibration = calibrate(scale, [items[i].anchor_grade for i in anchors], *_anchor_posterior(result, anchors))
         if calibration is None:
             note = "anchors cover fewer than two grades: scores and ranks only"
+    projections = _projections(calibration, result, anchors) if calibration else []
     student_rank = 0
     essays = []
     for rank, index in enumerate(order, start=1):
         item = items[index]
         if not item.is_anchor:
             student_rank += 1
-        projection = (
-            project(calibration, float(result.scores[index]), float(result.standard_errors[index]))
-            if calibration
-            else None
-        )
+        projection = projections[index] if projections else None
         essays.append(
             EssaySummary(
                 item.essay_id,
