@@ -68,15 +68,26 @@ RESULT_LABEL = {
 
 
 def observe_results(metrics: LpsMetrics, results: Sequence[ResultRecord], mode: str) -> None:
+    """Count recorded results: one metric child looked up per label set of the batch, not per
+    result (each lookup takes the metric's lock)."""
+    waits: dict[str, list[float]] = {}
+    spent: dict[tuple[str, str], list[float]] = {}  # (provider, model) -> [prompt, completion, cost]
     for result in results:
-        label = RESULT_LABEL[result.outcome]
-        metrics.callbacks.labels(mode, label).inc()
-        metrics.queue_wait.labels(mode, label).observe(max(result.completed_at - result.created_at, 0))
+        waits.setdefault(RESULT_LABEL[result.outcome], []).append(max(result.completed_at - result.created_at, 0))
         if result.outcome is Outcome.SUCCEEDED:
-            labels = (result.provider.value, result.model)
-            metrics.tokens.labels(*labels, "prompt").inc(result.usage.prompt_tokens)
-            metrics.tokens.labels(*labels, "completion").inc(result.usage.completion_tokens)
-            metrics.cost.labels(*labels).inc(result.cost_usd)
+            totals = spent.setdefault((result.provider.value, result.model), [0, 0, 0.0])
+            totals[0] += result.usage.prompt_tokens
+            totals[1] += result.usage.completion_tokens
+            totals[2] += result.cost_usd
+    for label, seconds in waits.items():
+        metrics.callbacks.labels(mode, label).inc(len(seconds))
+        histogram = metrics.queue_wait.labels(mode, label)
+        for value in seconds:
+            histogram.observe(value)
+    for labels, (prompt, completion, cost) in spent.items():
+        metrics.tokens.labels(*labels, "prompt").inc(prompt)
+        metrics.tokens.labels(*labels, "completion").inc(completion)
+        metrics.cost.labels(*labels).inc(cost)
 
 
 class QueueWorker:

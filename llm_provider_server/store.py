@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from llm_provider_server.domain.batch_job import JobRecord, JobState, RequestCounts, VendorPart
 from llm_provider_server.domain.bundling import bundle_key
@@ -138,6 +139,9 @@ class NotAnIndexTerm(ColumnElement):
     claim indexes then serve the ORDER BY. Other databases get the column unchanged."""
 
     inherit_cache = True
+    # The wrapped column is part of the statement's cache key: without it SQLAlchemy cannot key
+    # the statement and compiles it again on every execution.
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, column: sa.Column) -> None:
         self.column = column
@@ -167,13 +171,17 @@ CAPACITY_LOCK_KEY = 0x4C505351  # "LPSQ"
 
 def _shallow(record: Any) -> dict[str, Any]:
     # dataclasses.asdict deep-copies every value; these records hold only JSON values one level down.
-    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+    return dict(record.__dict__)
+
+
+# One encoder for every record (json.dumps with options builds a new one per call).
+_encode = json.JSONEncoder(sort_keys=True).encode
 
 
 def spec_to_json(spec: ComparisonSpec) -> str:
     data = _shallow(spec)
     data["overrides"] = _shallow(spec.overrides)
-    return json.dumps(data, sort_keys=True)
+    return _encode(data)
 
 
 def spec_from_json(raw: str) -> ComparisonSpec:
@@ -191,7 +199,7 @@ def result_to_json(result: ResultRecord) -> str:
     data.pop("sequence")
     data["usage"] = _shallow(result.usage)
     data["error"] = _shallow(result.error) if result.error is not None else None
-    return json.dumps(data, sort_keys=True)
+    return _encode(data)
 
 
 def result_from_json(raw: str, sequence: int) -> ResultRecord:
