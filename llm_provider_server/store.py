@@ -419,22 +419,22 @@ class LpsStore(TransactionalStore):
             return await self._claim(connection, self._locked(select), worker, now, lease)
 
     async def queued_keys(self) -> list[tuple[Provider, str]]:
-        """(provider, model) pairs with queued work: a loose index scan, one index probe per pair,
-        so its cost is the number of pairs, never the depth of the queue."""
+        """(provider, model) pairs with queued work: a loose index scan of the queued rows by model,
+        at most two index seeks per pair (the provider's next model, else the next provider), so
+        its cost is the number of pairs, never the depth of the queue. Not one row-value seek
+        `(provider, model) > (?, ?)`: SQLite runs that as a seek to the pair's first entry and a
+        scan past every queued row of it."""
         r = requests_table.c
+        first = sa.select(r.provider, r.model).where(QUEUED_LITERAL).order_by(r.provider, r.model).limit(1)
         keys: list[tuple[Provider, str]] = []
         async with self.engine.connect() as connection:
-            while True:
-                select = sa.select(r.provider, r.model).where(QUEUED_LITERAL)
-                if keys:
-                    last_provider, last_model = keys[-1][0].value, keys[-1][1]
-                    # A row-value comparison: both databases seek the index to it (an OR would scan).
-                    select = select.where(sa.tuple_(r.provider, r.model) > sa.tuple_(last_provider, last_model))
-                select = select.order_by(r.provider, r.model).limit(1)
-                row = (await connection.execute(select)).first()
-                if row is None:
-                    return keys
+            row = (await connection.execute(first)).first()
+            while row is not None:
                 keys.append((Provider(row.provider), row.model))
+                same_provider = first.where(r.provider == row.provider, r.model > row.model)
+                found = (await connection.execute(same_provider)).first()
+                row = found or (await connection.execute(first.where(r.provider > row.provider))).first()
+        return keys
 
     # ---- outcomes ------------------------------------------------------------------------
 

@@ -112,3 +112,15 @@ async def test_a_burst_with_staggered_latencies_is_all_recorded_and_frees_every_
         assert all(r.outcome == R.OUTCOME_SUCCEEDED and r.attempts == 1 for r in results)
         assert h.app.worker.in_flight_total == 0 and not h.app.worker.held
         assert provider_calls(h) == 300
+
+
+async def test_models_with_work_lists_each_queued_provider_and_model_once(store):
+    store.capacity = 100
+    models = [(Provider.ANTHROPIC, "claude-b"), (Provider.MOCK, "m1"), (Provider.MOCK, "m2"), (Provider.OPENAI, "gpt")]
+    for index, (provider, model) in enumerate([*models, *models, (Provider.MOCK, "m1")]):
+        spec = ComparisonSpec(request_id=f"k{index}", essay_a="A text.", essay_b="B text.", consumer="cj")
+        await store.submit([NewRequest(spec, provider, model)], now=0.0)
+    assert await store.queued_keys() == models
+    # running requests are not queued work: claim every m2 request
+    assert len(await store.claim_requests("w", now=1.0, lease=60, limit=10, provider=Provider.MOCK, model="m2")) == 2
+    assert await store.queued_keys() == [models[0], models[1], models[3]]
