@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.ext.compiler import compiles
@@ -265,6 +266,14 @@ class LpsStore(TransactionalStore):
     def _locked(self, select: sa.Select) -> sa.Select:
         return select if self.sqlite else select.with_for_update(skip_locked=True)
 
+    def among(self, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+        """`column IN values`. On PostgreSQL one array parameter (`= ANY`): SQLAlchemy renders an
+        expanded IN list again on every execution, a bind and a cast per value (1,000 for a
+        submit), and each length is a statement of its own to prepare. SQLite expands the list."""
+        if self.sqlite:
+            return column.in_(list(values))
+        return column == sa.any_(sa.literal(list(values), postgresql.ARRAY(column.type)))
+
     async def active_count(self, connection: AsyncConnection) -> int:
         """Requests queued or running (what the capacity bounds), counted from the index of active rows."""
         select = sa.select(sa.func.count()).select_from(requests_table).where(ACTIVE_LITERAL)
@@ -292,7 +301,7 @@ class LpsStore(TransactionalStore):
                     await connection.execute(
                         sa.select(
                             requests_table.c.request_id, requests_table.c.status, requests_table.c.created_at
-                        ).where(requests_table.c.request_id.in_(ids))
+                        ).where(self.among(requests_table.c.request_id, ids))
                     )
                 ).all()
             }
@@ -454,7 +463,7 @@ class LpsStore(TransactionalStore):
             return recorded
         r = requests_table.c
         owned = sa.select(r.request_id, r.cancel_requested).where(
-            r.request_id.in_([res.request_id for res in results]), r.status == RequestStatus.PROCESSING.value
+            self.among(r.request_id, [res.request_id for res in results]), r.status == RequestStatus.PROCESSING.value
         )
         if worker is not None:
             owned = owned.where(r.claimed_by == worker)
@@ -494,7 +503,7 @@ class LpsStore(TransactionalStore):
             ids = [res.request_id for res in results if res.outcome is outcome]
             await connection.execute(
                 requests_table.update()
-                .where(requests_table.c.request_id.in_(ids))
+                .where(self.among(requests_table.c.request_id, ids))
                 .values(status=outcome.value, claimed_by=None, lease_until=None, updated_at=now)
             )
 
@@ -558,7 +567,7 @@ class LpsStore(TransactionalStore):
                 chunk = list(request_ids[start : start + 500])
                 rows = await connection.execute(
                     requests_table.update()
-                    .where(r.request_id.in_(chunk), r.claimed_by == worker, PROCESSING_LITERAL)
+                    .where(self.among(r.request_id, chunk), r.claimed_by == worker, PROCESSING_LITERAL)
                     .values(lease_until=now + lease)
                     .returning(r.request_id)
                 )
@@ -788,7 +797,7 @@ class LpsStore(TransactionalStore):
         async with self.transaction() as connection:
             updated = await connection.execute(
                 results_table.update()
-                .where(res.consumer == consumer, res.request_id.in_(list(request_ids)), res.acked_at.is_(None))
+                .where(res.consumer == consumer, self.among(res.request_id, request_ids), res.acked_at.is_(None))
                 .values(acked_at=now, leased_to=None, lease_until=None)
             )
         return updated.rowcount
