@@ -283,15 +283,22 @@ class QueueWorker:
         """Run requests (each isolated from the others' failures) and hand every outcome to the
         writer. `Executor.attempt` turns any exception into a recorded failure or a counted retry."""
         mode = self.mode.value if self.mode is not QueueProcessingMode.BATCH_API else "per_request"
-        limit = asyncio.Semaphore(self.settings.max_concurrency_per_model)
+        attempts: list[Attempt | None] = [None] * len(claimed)
+        queue = iter(enumerate(claimed))
 
-        async def one(request: ClaimedRequest) -> Attempt:
-            async with limit:
-                return await self.executor.attempt(request, mode)
+        async def run() -> None:  # takes the next request until none is left
+            for index, request in queue:
+                attempts[index] = await self.executor.attempt(request, mode)
 
-        attempts = await asyncio.gather(*(one(request) for request in claimed))
+        # At most max_concurrency_per_model calls at once, by that many runners (not a task and a
+        # semaphore per request: a bundle of 64 fast calls spent more on those than on the calls).
+        runners = min(self.settings.max_concurrency_per_model, len(claimed))
+        if runners == 1:
+            await run()
+        else:
+            await asyncio.gather(*(run() for _ in range(runners)))
         # Only now read self._finished: the writer swaps in a fresh list while the calls run.
-        self._finished.extend(attempts)
+        self._finished.extend(attempt for attempt in attempts if attempt is not None)
         self._finished_ready.set()
 
     # ---- recording outcomes and renewing claims -------------------------------------------

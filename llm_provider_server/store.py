@@ -13,7 +13,8 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -185,14 +186,26 @@ def spec_to_json(spec: ComparisonSpec) -> str:
     return _encode(data)
 
 
+def _member(members: dict[str, E], kind: type[E], value: str) -> E:
+    """`kind(value)` by a dict lookup (an enum call costs a Python-level lookup chain)."""
+    found = members.get(value)
+    return found if found is not None else kind(value)
+
+
+E = TypeVar("E", bound=Enum)
+_PROVIDERS = {member.value: member for member in Provider}
+_HINTS = {member.value: member for member in BatchingHint}
+_OUTCOMES = {member.value: member for member in Outcome}
+_WINNERS = {member.value: member for member in Winner}
+
+
 def spec_from_json(raw: str) -> ComparisonSpec:
     data = json.loads(raw)
     overrides = data.pop("overrides")
     provider = overrides.pop("provider")
-    return ComparisonSpec(
-        **{**data, "batching_hint": BatchingHint(data["batching_hint"])},
-        overrides=Overrides(provider=Provider(provider) if provider else None, **overrides),
-    )
+    data["batching_hint"] = _member(_HINTS, BatchingHint, data["batching_hint"])
+    overrides["provider"] = _member(_PROVIDERS, Provider, provider) if provider else None
+    return ComparisonSpec(**data, overrides=Overrides(**overrides))
 
 
 def result_to_json(result: ResultRecord) -> str:
@@ -205,15 +218,13 @@ def result_to_json(result: ResultRecord) -> str:
 
 def result_from_json(raw: str, sequence: int) -> ResultRecord:
     data = json.loads(raw)
-    error, winner, usage = data.pop("error"), data.pop("winner"), data.pop("usage")
-    data.update(outcome=Outcome(data["outcome"]), provider=Provider(data["provider"]))
-    return ResultRecord(
-        **data,
-        winner=Winner(winner) if winner else None,
-        usage=TokenUsage(**usage),
-        error=ResultError(**error) if error else None,
-        sequence=sequence,
-    )
+    error, winner = data["error"], data["winner"]
+    data["outcome"] = _member(_OUTCOMES, Outcome, data["outcome"])
+    data["provider"] = _member(_PROVIDERS, Provider, data["provider"])
+    data["winner"] = _member(_WINNERS, Winner, winner) if winner else None
+    data["usage"] = TokenUsage(**data["usage"])
+    data["error"] = ResultError(**error) if error else None
+    return ResultRecord(**data, sequence=sequence)
 
 
 @dataclass(frozen=True)
@@ -747,13 +758,15 @@ class LpsStore(TransactionalStore):
     # ---- delivery ------------------------------------------------------------------------
 
     async def lease_results(
-        self, consumer: str, subscriber: str, after_sequence: int, now: float, lease: float, limit: int
+        self, consumer: str, subscriber: str, after_sequence: int, now: float, lease: float, window: int
     ) -> list[ResultRecord]:
-        """Lease up to `limit` unacknowledged results nobody else holds, oldest first."""
-        if limit <= 0:
-            return []
+        """Lease unacknowledged results nobody else holds, oldest first, until this subscriber holds
+        `window` of them (counted in the same transaction as the lease)."""
         res = results_table.c
         async with self.transaction() as connection:
+            limit = window - await self._outstanding(connection, consumer, subscriber, now)
+            if limit <= 0:
+                return []
             select = self._locked(
                 sa.select(res.sequence)
                 .where(
@@ -773,24 +786,28 @@ class LpsStore(TransactionalStore):
                     .returning(res.sequence, res.result_json)
                 )
             ).all()
-        return sorted((result_from_json(row.result_json, row.sequence) for row in rows), key=lambda x: x.sequence)
+        return [result_from_json(row.result_json, row.sequence) for row in sorted(rows, key=lambda row: row.sequence)]
 
     async def outstanding(self, consumer: str, subscriber: str, now: float) -> int:
         """Results leased to this subscriber and not yet acknowledged."""
-        res = results_table.c
         async with self.engine.connect() as connection:
-            return (
-                await connection.execute(
-                    sa.select(sa.func.count())
-                    .select_from(results_table)
-                    .where(
-                        res.consumer == consumer,
-                        res.leased_to == subscriber,
-                        res.acked_at.is_(None),
-                        res.lease_until >= now,
-                    )
+            return await self._outstanding(connection, consumer, subscriber, now)
+
+    @staticmethod
+    async def _outstanding(connection: AsyncConnection, consumer: str, subscriber: str, now: float) -> int:
+        res = results_table.c
+        return (
+            await connection.execute(
+                sa.select(sa.func.count())
+                .select_from(results_table)
+                .where(
+                    res.consumer == consumer,
+                    res.leased_to == subscriber,
+                    res.acked_at.is_(None),
+                    res.lease_until >= now,
                 )
-            ).scalar_one()
+            )
+        ).scalar_one()
 
     async def ack(self, consumer: str, request_ids: Sequence[str], now: float) -> int:
         res = results_table.c
