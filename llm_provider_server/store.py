@@ -425,17 +425,16 @@ class LpsStore(TransactionalStore):
         else:
             select = self._claimable(now)
         select = select.limit(limit)
-        async with self.transaction() as connection:
+        async with self.single_statement() as connection:
             return await self._claim(connection, self._locked(select), worker, now, lease)
 
     async def claim_bundle(self, worker: str, now: float, lease: float, cap: int) -> list[ClaimedRequest]:
-        """The head of the queue and up to cap-1 compatible requests, in one transaction."""
+        """The head of the queue and up to cap-1 compatible requests, in one statement: the head's
+        bundle key is a scalar subquery (locked, skipping rows other claimers hold), evaluated once."""
         r = requests_table.c
-        async with self.transaction() as connection:
-            head = (await connection.execute(self._locked(self._claimable(now, r.bundle_key).limit(1)))).first()
-            if head is None:
-                return []
-            select = self._claimable(now).where(r.bundle_key == head.bundle_key).limit(cap)
+        head = self._locked(self._claimable(now).with_only_columns(r.bundle_key).limit(1)).scalar_subquery()
+        select = self._claimable(now).where(r.bundle_key == head).limit(cap)
+        async with self.single_statement() as connection:
             return await self._claim(connection, self._locked(select), worker, now, lease)
 
     async def queued_keys(self) -> list[tuple[Provider, str]]:
@@ -472,25 +471,41 @@ class LpsStore(TransactionalStore):
             if recorded:
                 await self.notify()
             return recorded
-        r = requests_table.c
-        owned = sa.select(r.request_id, r.cancel_requested).where(
-            self.among(r.request_id, [res.request_id for res in results]), r.status == RequestStatus.PROCESSING.value
-        )
-        if worker is not None:
-            owned = owned.where(r.claimed_by == worker)
-        rows = {row.request_id: row.cancel_requested for row in (await connection.execute(owned)).all()}
-        recorded = []
+        # One result per request, even if two attempts of it are in this batch: the first.
+        first: dict[str, ResultRecord] = {}
         for result in results:
-            if result.request_id not in rows:
-                continue
-            # pop: one result per request, even if two attempts of it are in this batch
-            if rows.pop(result.request_id) and result.outcome is not Outcome.CANCELLED:
-                result = cancelled_result(result, now)
-            recorded.append(result)
-        await self._insert_results(connection, recorded, now)
+            first.setdefault(result.request_id, result)
+        owned: dict[str, bool] = {}  # request id -> cancel requested, for the requests this worker held
+        for outcome in dict.fromkeys(result.outcome for result in first.values()):
+            ids = [request_id for request_id, result in first.items() if result.outcome is outcome]
+            owned.update(await self._end_requests(connection, worker, ids, outcome, now))
+        recorded = [
+            cancelled_result(result, now) if owned[request_id] and result.outcome is not Outcome.CANCELLED else result
+            for request_id, result in first.items()
+            if request_id in owned
+        ]
+        await self._insert_result_rows(connection, recorded)
         return recorded
 
-    async def _insert_results(self, connection: AsyncConnection, results: Sequence[ResultRecord], now: float) -> None:
+    async def _end_requests(
+        self, connection: AsyncConnection, worker: str | None, ids: Sequence[str], outcome: Outcome, now: float
+    ) -> dict[str, bool]:
+        """Move the requests still PROCESSING under this worker's claim to `outcome` (CANCELLED
+        where a cancel was asked for meanwhile) in one statement; {request id: cancel requested}
+        of those it moved."""
+        r = requests_table.c
+        status = sa.case((r.cancel_requested, Outcome.CANCELLED.value), else_=outcome.value)
+        update = (
+            requests_table.update()
+            .where(self.among(r.request_id, ids), r.status == RequestStatus.PROCESSING.value)
+            .values(status=status, claimed_by=None, lease_until=None, updated_at=now)
+            .returning(r.request_id, r.cancel_requested)
+        )
+        if worker is not None:
+            update = update.where(r.claimed_by == worker)
+        return {row.request_id: row.cancel_requested for row in (await connection.execute(update)).all()}
+
+    async def _insert_result_rows(self, connection: AsyncConnection, results: Sequence[ResultRecord]) -> None:
         if not results:
             return
         await connection.execute(
@@ -510,6 +525,13 @@ class LpsStore(TransactionalStore):
                 for res in results
             ],
         )
+
+    async def _insert_results(self, connection: AsyncConnection, results: Sequence[ResultRecord], now: float) -> None:
+        """Results of requests this transaction holds already (expired, lapsed or cancelled while
+        queued), and their requests' end states."""
+        if not results:
+            return
+        await self._insert_result_rows(connection, results)
         for outcome in {res.outcome for res in results}:
             ids = [res.request_id for res in results if res.outcome is outcome]
             await connection.execute(
@@ -761,12 +783,11 @@ class LpsStore(TransactionalStore):
         self, consumer: str, subscriber: str, after_sequence: int, now: float, lease: float, window: int
     ) -> list[ResultRecord]:
         """Lease unacknowledged results nobody else holds, oldest first, until this subscriber holds
-        `window` of them (counted in the same transaction as the lease)."""
+        `window` of them (counted in the same statement as the lease)."""
         res = results_table.c
-        async with self.transaction() as connection:
-            limit = window - await self._outstanding(connection, consumer, subscriber, now)
-            if limit <= 0:
-                return []
+        held = self._outstanding_count(consumer, subscriber, now).scalar_subquery()
+        limit = sa.func.greatest if not self.sqlite else sa.func.max  # SQLite's two-argument max
+        async with self.single_statement() as connection:
             select = self._locked(
                 sa.select(res.sequence)
                 .where(
@@ -776,7 +797,7 @@ class LpsStore(TransactionalStore):
                     sa.or_(res.lease_until.is_(None), res.lease_until < now),
                 )
                 .order_by(res.sequence)
-                .limit(limit)
+                .limit(limit(window - held, 0))
             )
             rows = (
                 await connection.execute(
@@ -791,27 +812,23 @@ class LpsStore(TransactionalStore):
     async def outstanding(self, consumer: str, subscriber: str, now: float) -> int:
         """Results leased to this subscriber and not yet acknowledged."""
         async with self.engine.connect() as connection:
-            return await self._outstanding(connection, consumer, subscriber, now)
+            count: int = (await connection.execute(self._outstanding_count(consumer, subscriber, now))).scalar_one()
+            return count
 
     @staticmethod
-    async def _outstanding(connection: AsyncConnection, consumer: str, subscriber: str, now: float) -> int:
+    def _outstanding_count(consumer: str, subscriber: str, now: float) -> sa.Select[Any]:
         res = results_table.c
         return (
-            await connection.execute(
-                sa.select(sa.func.count())
-                .select_from(results_table)
-                .where(
-                    res.consumer == consumer,
-                    res.leased_to == subscriber,
-                    res.acked_at.is_(None),
-                    res.lease_until >= now,
-                )
+            sa.select(sa.func.count())
+            .select_from(results_table)
+            .where(
+                res.consumer == consumer, res.leased_to == subscriber, res.acked_at.is_(None), res.lease_until >= now
             )
-        ).scalar_one()
+        )
 
     async def ack(self, consumer: str, request_ids: Sequence[str], now: float) -> int:
         res = results_table.c
-        async with self.transaction() as connection:
+        async with self.single_statement() as connection:
             updated = await connection.execute(
                 results_table.update()
                 .where(res.consumer == consumer, self.among(res.request_id, request_ids), res.acked_at.is_(None))

@@ -126,6 +126,7 @@ class TransactionalStore:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
         self.sqlite = is_sqlite(engine)
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")  # the same pool
         self._write_lock = asyncio.Lock()
         # A fresh Event per change: waiters hold no lock, so a cancelled or timed-out wait can
         # never leave a lock behind that blocks the next notify (asyncio.Condition can).
@@ -138,6 +139,18 @@ class TransactionalStore:
                 yield connection
         else:
             async with self.engine.begin() as connection:
+                yield connection
+
+    @contextlib.asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one write statement, which is atomic by itself. On PostgreSQL it runs
+        in autocommit, without the BEGIN and COMMIT round trips a transaction costs; on SQLite it
+        is an ordinary write transaction (writes there queue on the lock)."""
+        if self.sqlite:
+            async with self.transaction() as connection:
+                yield connection
+        else:
+            async with self._autocommit.connect() as connection:
                 yield connection
 
     async def rows(self, select: Any, connection: AsyncConnection | None = None) -> list[Any]:
