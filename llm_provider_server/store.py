@@ -68,6 +68,9 @@ requests_table = sa.Table(
     sa.Column("batch_job_id", sa.String(64)),
     sa.Column("batch_index", sa.Integer),
     sa.Column("last_error", sa.Text),
+    # The essays, out of spec_json (migration 0005; NULL for requests written before it).
+    sa.Column("essay_a", sa.Text),
+    sa.Column("essay_b", sa.Text),
 )
 
 results_table = sa.Table(
@@ -181,7 +184,9 @@ _encode = json.JSONEncoder(sort_keys=True).encode
 
 
 def spec_to_json(spec: ComparisonSpec) -> str:
+    """The spec but for its essays, which are stored in columns of their own (see `spec_from_row`)."""
     data = _shallow(spec)
+    del data["essay_a"], data["essay_b"]
     data["overrides"] = _shallow(spec.overrides)
     return _encode(data)
 
@@ -199,8 +204,24 @@ _OUTCOMES = {member.value: member for member in Outcome}
 _WINNERS = {member.value: member for member in Winner}
 
 
-def spec_from_json(raw: str) -> ComparisonSpec:
+# The columns a spec is read back from, in the order `spec_from_row` takes them.
+def spec_columns() -> tuple[sa.Column, sa.Column, sa.Column]:
+    r = requests_table.c
+    return r.spec_json, r.essay_a, r.essay_b
+
+
+def spec_from_row(row: Any) -> ComparisonSpec:
+    """A stored spec: spec_json and the essay columns (requests stored before migration 0005
+    have their essays inside spec_json and NULL columns)."""
+    if row.essay_a is None:
+        return spec_from_json(row.spec_json)
+    return spec_from_json(row.spec_json, row.essay_a, row.essay_b)
+
+
+def spec_from_json(raw: str, essay_a: str | None = None, essay_b: str | None = None) -> ComparisonSpec:
     data = json.loads(raw)
+    if essay_a is not None:
+        data["essay_a"], data["essay_b"] = essay_a, essay_b
     overrides = data.pop("overrides")
     provider = overrides.pop("provider")
     data["batching_hint"] = _member(_HINTS, BatchingHint, data["batching_hint"])
@@ -356,6 +377,8 @@ class LpsStore(TransactionalStore):
             "model": item.model,
             "bundle_key": bundle_key(spec, item.provider, item.model),
             "spec_json": spec_to_json(spec),
+            "essay_a": spec.essay_a,
+            "essay_b": spec.essay_b,
             "created_at": now,
             "updated_at": now,
             "expire_at": now + ttl,
@@ -398,13 +421,13 @@ class LpsStore(TransactionalStore):
                     attempts=r.attempts + 1,
                     updated_at=now,
                 )
-                .returning(r.spec_json, r.provider, r.model, r.created_at, r.attempts, r.priority)
+                .returning(*spec_columns(), r.provider, r.model, r.created_at, r.attempts, r.priority)
             )
         ).all()
         rows = sorted(rows, key=lambda row: (-row.priority, row.created_at))
         return [
             ClaimedRequest(
-                spec_from_json(row.spec_json), Provider(row.provider), row.model, row.created_at, row.attempts
+                spec_from_row(row), _member(_PROVIDERS, Provider, row.provider), row.model, row.created_at, row.attempts
             )
             for row in rows
         ]
@@ -617,12 +640,12 @@ class LpsStore(TransactionalStore):
                     requests_table.update()
                     .where(r.request_id.in_(select.scalar_subquery()), r.status == RequestStatus.QUEUED.value)
                     .values(status=RequestStatus.PROCESSING.value, claimed_by="expiry")
-                    .returning(r.spec_json, r.provider, r.model, r.created_at, r.attempts)
+                    .returning(*spec_columns(), r.provider, r.model, r.created_at, r.attempts)
                 )
             ).all()
             results = [
                 terminal_result(
-                    spec_from_json(row.spec_json),
+                    spec_from_row(row),
                     Provider(row.provider),
                     row.model,
                     row.created_at,
@@ -664,14 +687,14 @@ class LpsStore(TransactionalStore):
             if spent:
                 rows = (
                     await connection.execute(
-                        sa.select(r.spec_json, r.provider, r.model, r.created_at, r.attempts, r.cancel_requested).where(
-                            r.request_id.in_(spent)
-                        )
+                        sa.select(
+                            *spec_columns(), r.provider, r.model, r.created_at, r.attempts, r.cancel_requested
+                        ).where(r.request_id.in_(spent))
                     )
                 ).all()
                 results = [
                     terminal_result(
-                        spec_from_json(row.spec_json),
+                        spec_from_row(row),
                         Provider(row.provider),
                         row.model,
                         row.created_at,
@@ -696,7 +719,7 @@ class LpsStore(TransactionalStore):
                 return None
             if row.status == RequestStatus.QUEUED.value:
                 result = terminal_result(
-                    spec_from_json(row.spec_json),
+                    spec_from_row(row),
                     Provider(row.provider),
                     row.model,
                     row.created_at,
@@ -729,7 +752,7 @@ class LpsStore(TransactionalStore):
         if row is None:
             return None
         return StoredRequest(
-            spec=spec_from_json(row.spec_json),
+            spec=spec_from_row(row),
             status=RequestStatus(row.status),
             provider=Provider(row.provider),
             model=row.model,
@@ -1081,15 +1104,13 @@ class BatchJobStore:
         async with self.store.engine.connect() as connection:
             rows = (
                 await connection.execute(
-                    sa.select(r.spec_json, r.provider, r.model, r.created_at, r.attempts)
+                    sa.select(*spec_columns(), r.provider, r.model, r.created_at, r.attempts)
                     .where(r.batch_job_id == job_id)
                     .order_by(r.batch_index)
                 )
             ).all()
         return [
-            ClaimedRequest(
-                spec_from_json(row.spec_json), Provider(row.provider), row.model, row.created_at, row.attempts, job_id
-            )
+            ClaimedRequest(spec_from_row(row), Provider(row.provider), row.model, row.created_at, row.attempts, job_id)
             for row in rows
         ]
 
