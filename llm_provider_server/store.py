@@ -384,12 +384,10 @@ class LpsStore(TransactionalStore):
             "expire_at": now + ttl,
             "not_before": now,
             "attempts": 0,
-            "claimed_by": None,
-            "lease_until": None,
             "cancel_requested": False,
-            "batch_job_id": batch_job_id,
-            "batch_index": batch_index,
-            "last_error": None,
+            # claimed_by, lease_until and last_error start NULL: left out, so an insert of a
+            # thousand rows binds three thousand values fewer
+            **({"batch_job_id": batch_job_id, "batch_index": batch_index} if batch_job_id is not None else {}),
         }
 
     # ---- claiming ------------------------------------------------------------------------
@@ -540,10 +538,7 @@ class LpsStore(TransactionalStore):
                     "outcome": res.outcome.value,
                     "result_json": result_to_json(res),
                     "completed_at": res.completed_at,
-                    "acked_at": None,
-                    "leased_to": None,
-                    "lease_until": None,
-                    "deliveries": 0,
+                    "deliveries": 0,  # acked_at, leased_to and lease_until start NULL
                 }
                 for res in results
             ],
