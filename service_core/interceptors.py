@@ -288,9 +288,6 @@ class CallStack:
     # -- the steps ----------------------------------------------------------------------------
 
     def _begin(self, method: _Method, context: grpc.aio.ServicerContext[Any, Any]) -> _Call:
-        self.calls += 1
-        if not method.infrastructure:
-            self.business_calls += 1
         request_id = authorization = ""
         for key, value in context.invocation_metadata() or ():
             if key == REQUEST_ID_KEY:
@@ -305,7 +302,12 @@ class CallStack:
         if method.authenticate:
             caller = self._caller(authorization) or ""
             caller_var.set(caller)
-        return _Call(request_id, caller)
+        call = _Call(request_id, caller)
+        # Counted last: from here on the handler's `finally` (_finish) uncounts it.
+        self.calls += 1
+        if not method.infrastructure:
+            self.business_calls += 1
+        return call
 
     def _admit(self, method: _Method, request: Any, call: _Call) -> Any:
         if self.draining and not method.infrastructure:
