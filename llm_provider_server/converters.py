@@ -28,6 +28,7 @@ from llm_provider_server.domain.model import (
     Winner,
 )
 from llm_provider_server.settings import LpsSettings
+from service_core import protos
 from service_core.errors import FieldViolation, StatusBuilder, error_info
 from service_core.protos import timestamp
 from service_core.validation import enum_violation
@@ -90,9 +91,7 @@ JOB_STATE_FROM_PROTO = {v: k for k, v in JOB_STATE_TO_PROTO.items()}
 
 
 def duration(seconds: float) -> duration_pb2.Duration:
-    value = duration_pb2.Duration()
-    value.FromNanoseconds(int(seconds * 1e9))
-    return value
+    return protos.duration(seconds)
 
 
 def comparison_name(request_id: str) -> str:

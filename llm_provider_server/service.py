@@ -133,7 +133,9 @@ class ComparisonService:
 
     async def stream(
         self, consumer: str, after_sequence: int, lease_seconds: float, max_in_flight: int
-    ) -> AsyncIterator[ResultRecord]:
+    ) -> AsyncIterator[list[ResultRecord]]:
+        """The consumer's results as they are recorded, in batches leased together (each result
+        once per lease, oldest first; at most `max_in_flight` unacknowledged at a time)."""
         if violation := consumer_violation(consumer):
             raise InvalidArgument(violation)
         if after_sequence < 0 or lease_seconds < 0 or max_in_flight < 0:
@@ -143,12 +145,12 @@ class ComparisonService:
         subscriber = uuid.uuid4().hex
         try:
             while True:
-                now = self.clock()
-                room = window - await self.store.outstanding(consumer, subscriber, now)
-                leased = await self.store.lease_results(consumer, subscriber, after_sequence, now, lease, room)
-                for result in leased:
-                    yield result
-                if not leased:
+                leased = await self.store.lease_results(
+                    consumer, subscriber, after_sequence, self.clock(), lease, window
+                )
+                if leased:
+                    yield leased
+                else:
                     await self.store.wait_for_change(self.settings.idle_poll_seconds)
         finally:
             # Hand this subscriber's unacknowledged results back now rather than when their leases

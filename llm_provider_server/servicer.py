@@ -43,8 +43,9 @@ class LlmProviderServicer(llm_provider_service_pb2_grpc.LlmProviderServiceServic
 
     async def StreamComparisonResults(self, request: pb.StreamComparisonResultsRequest, context):
         lease = request.lease.ToNanoseconds() / 1e9 if request.HasField("lease") else 0.0
-        async for result in self.service.stream(request.consumer, request.after_sequence, lease, request.max_in_flight):
-            yield pb.StreamComparisonResultsResponse(result=converters.result_to_proto(result))
+        async for leased in self.service.stream(request.consumer, request.after_sequence, lease, request.max_in_flight):
+            for result in leased:
+                yield pb.StreamComparisonResultsResponse(result=converters.result_to_proto(result))
 
     async def AckComparisonResults(
         self, request: pb.AckComparisonResultsRequest, context

@@ -13,13 +13,16 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from llm_provider_server.domain.batch_job import JobRecord, JobState, RequestCounts, VendorPart
 from llm_provider_server.domain.bundling import bundle_key
@@ -65,6 +68,9 @@ requests_table = sa.Table(
     sa.Column("batch_job_id", sa.String(64)),
     sa.Column("batch_index", sa.Integer),
     sa.Column("last_error", sa.Text),
+    # The essays, out of spec_json (migration 0005; NULL for requests written before it).
+    sa.Column("essay_a", sa.Text),
+    sa.Column("essay_b", sa.Text),
 )
 
 results_table = sa.Table(
@@ -142,6 +148,9 @@ class NotAnIndexTerm(ColumnElement):
     claim indexes then serve the ORDER BY. Other databases get the column unchanged."""
 
     inherit_cache = True
+    # The wrapped column is part of the statement's cache key: without it SQLAlchemy cannot key
+    # the statement and compiles it again on every execution.
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, column: sa.Column) -> None:
         self.column = column
@@ -171,23 +180,57 @@ CAPACITY_LOCK_KEY = 0x4C505351  # "LPSQ"
 
 def _shallow(record: Any) -> dict[str, Any]:
     # dataclasses.asdict deep-copies every value; these records hold only JSON values one level down.
-    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+    return dict(record.__dict__)
+
+
+# One encoder for every record (json.dumps with options builds a new one per call).
+_encode = json.JSONEncoder(sort_keys=True).encode
 
 
 def spec_to_json(spec: ComparisonSpec) -> str:
+    """The spec but for its essays, which are stored in columns of their own (see `spec_from_row`)."""
     data = _shallow(spec)
+    del data["essay_a"], data["essay_b"]
     data["overrides"] = _shallow(spec.overrides)
-    return json.dumps(data, sort_keys=True)
+    return _encode(data)
 
 
-def spec_from_json(raw: str) -> ComparisonSpec:
+def _member(members: dict[str, E], kind: type[E], value: str) -> E:
+    """`kind(value)` by a dict lookup (an enum call costs a Python-level lookup chain)."""
+    found = members.get(value)
+    return found if found is not None else kind(value)
+
+
+E = TypeVar("E", bound=Enum)
+_PROVIDERS = {member.value: member for member in Provider}
+_HINTS = {member.value: member for member in BatchingHint}
+_OUTCOMES = {member.value: member for member in Outcome}
+_WINNERS = {member.value: member for member in Winner}
+
+
+# The columns a spec is read back from, in the order `spec_from_row` takes them.
+def spec_columns() -> tuple[sa.Column, sa.Column, sa.Column]:
+    r = requests_table.c
+    return r.spec_json, r.essay_a, r.essay_b
+
+
+def spec_from_row(row: Any) -> ComparisonSpec:
+    """A stored spec: spec_json and the essay columns (requests stored before migration 0005
+    have their essays inside spec_json and NULL columns)."""
+    if row.essay_a is None:
+        return spec_from_json(row.spec_json)
+    return spec_from_json(row.spec_json, row.essay_a, row.essay_b)
+
+
+def spec_from_json(raw: str, essay_a: str | None = None, essay_b: str | None = None) -> ComparisonSpec:
     data = json.loads(raw)
+    if essay_a is not None:
+        data["essay_a"], data["essay_b"] = essay_a, essay_b
     overrides = data.pop("overrides")
     provider = overrides.pop("provider")
-    return ComparisonSpec(
-        **{**data, "batching_hint": BatchingHint(data["batching_hint"])},
-        overrides=Overrides(provider=Provider(provider) if provider else None, **overrides),
-    )
+    data["batching_hint"] = _member(_HINTS, BatchingHint, data["batching_hint"])
+    overrides["provider"] = _member(_PROVIDERS, Provider, provider) if provider else None
+    return ComparisonSpec(**data, overrides=Overrides(**overrides))
 
 
 def result_to_json(result: ResultRecord) -> str:
@@ -195,20 +238,18 @@ def result_to_json(result: ResultRecord) -> str:
     data.pop("sequence")
     data["usage"] = _shallow(result.usage)
     data["error"] = _shallow(result.error) if result.error is not None else None
-    return json.dumps(data, sort_keys=True)
+    return _encode(data)
 
 
 def result_from_json(raw: str, sequence: int) -> ResultRecord:
     data = json.loads(raw)
-    error, winner, usage = data.pop("error"), data.pop("winner"), data.pop("usage")
-    data.update(outcome=Outcome(data["outcome"]), provider=Provider(data["provider"]))
-    return ResultRecord(
-        **data,
-        winner=Winner(winner) if winner else None,
-        usage=TokenUsage(**usage),
-        error=ResultError(**error) if error else None,
-        sequence=sequence,
-    )
+    error, winner = data["error"], data["winner"]
+    data["outcome"] = _member(_OUTCOMES, Outcome, data["outcome"])
+    data["provider"] = _member(_PROVIDERS, Provider, data["provider"])
+    data["winner"] = _member(_WINNERS, Winner, winner) if winner else None
+    data["usage"] = TokenUsage(**data["usage"])
+    data["error"] = ResultError(**error) if error else None
+    return ResultRecord(**data, sequence=sequence)
 
 
 @dataclass(frozen=True)
@@ -261,6 +302,14 @@ class LpsStore(TransactionalStore):
     def _locked(self, select: sa.Select) -> sa.Select:
         return select if self.sqlite else select.with_for_update(skip_locked=True)
 
+    def among(self, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+        """`column IN values`. On PostgreSQL one array parameter (`= ANY`): SQLAlchemy renders an
+        expanded IN list again on every execution, a bind and a cast per value (1,000 for a
+        submit), and each length is a statement of its own to prepare. SQLite expands the list."""
+        if self.sqlite:
+            return column.in_(list(values))
+        return column == sa.any_(sa.literal(list(values), postgresql.ARRAY(column.type)))
+
     async def active_count(self, connection: AsyncConnection) -> int:
         """Requests queued or running (what the capacity bounds), counted from the index of active rows."""
         select = sa.select(sa.func.count()).select_from(requests_table).where(ACTIVE_LITERAL)
@@ -288,7 +337,7 @@ class LpsStore(TransactionalStore):
                     await connection.execute(
                         sa.select(
                             requests_table.c.request_id, requests_table.c.status, requests_table.c.created_at
-                        ).where(requests_table.c.request_id.in_(ids))
+                        ).where(self.among(requests_table.c.request_id, ids))
                     )
                 ).all()
             }
@@ -332,17 +381,17 @@ class LpsStore(TransactionalStore):
             "model": item.model,
             "bundle_key": bundle_key(spec, item.provider, item.model),
             "spec_json": spec_to_json(spec),
+            "essay_a": spec.essay_a,
+            "essay_b": spec.essay_b,
             "created_at": now,
             "updated_at": now,
             "expire_at": now + ttl,
             "not_before": now,
             "attempts": 0,
-            "claimed_by": None,
-            "lease_until": None,
             "cancel_requested": False,
-            "batch_job_id": batch_job_id,
-            "batch_index": batch_index,
-            "last_error": None,
+            # claimed_by, lease_until and last_error start NULL: left out, so an insert of a
+            # thousand rows binds three thousand values fewer
+            **({"batch_job_id": batch_job_id, "batch_index": batch_index} if batch_job_id is not None else {}),
         }
 
     # ---- claiming ------------------------------------------------------------------------
@@ -374,13 +423,13 @@ class LpsStore(TransactionalStore):
                     attempts=r.attempts + 1,
                     updated_at=now,
                 )
-                .returning(r.spec_json, r.provider, r.model, r.created_at, r.attempts, r.priority)
+                .returning(*spec_columns(), r.provider, r.model, r.created_at, r.attempts, r.priority)
             )
         ).all()
         rows = sorted(rows, key=lambda row: (-row.priority, row.created_at))
         return [
             ClaimedRequest(
-                spec_from_json(row.spec_json), Provider(row.provider), row.model, row.created_at, row.attempts
+                spec_from_row(row), _member(_PROVIDERS, Provider, row.provider), row.model, row.created_at, row.attempts
             )
             for row in rows
         ]
@@ -401,36 +450,35 @@ class LpsStore(TransactionalStore):
         else:
             select = self._claimable(now)
         select = select.limit(limit)
-        async with self.transaction() as connection:
+        async with self.single_statement() as connection:
             return await self._claim(connection, self._locked(select), worker, now, lease)
 
     async def claim_bundle(self, worker: str, now: float, lease: float, cap: int) -> list[ClaimedRequest]:
-        """The head of the queue and up to cap-1 compatible requests, in one transaction."""
+        """The head of the queue and up to cap-1 compatible requests, in one statement: the head's
+        bundle key is a scalar subquery (locked, skipping rows other claimers hold), evaluated once."""
         r = requests_table.c
-        async with self.transaction() as connection:
-            head = (await connection.execute(self._locked(self._claimable(now, r.bundle_key).limit(1)))).first()
-            if head is None:
-                return []
-            select = self._claimable(now).where(r.bundle_key == head.bundle_key).limit(cap)
+        head = self._locked(self._claimable(now).with_only_columns(r.bundle_key).limit(1)).scalar_subquery()
+        select = self._claimable(now).where(r.bundle_key == head).limit(cap)
+        async with self.single_statement() as connection:
             return await self._claim(connection, self._locked(select), worker, now, lease)
 
     async def queued_keys(self) -> list[tuple[Provider, str]]:
-        """(provider, model) pairs with queued work: a loose index scan, one index probe per pair,
-        so its cost is the number of pairs, never the depth of the queue."""
+        """(provider, model) pairs with queued work: a loose index scan of the queued rows by model,
+        at most two index seeks per pair (the provider's next model, else the next provider), so
+        its cost is the number of pairs, never the depth of the queue. Not one row-value seek
+        `(provider, model) > (?, ?)`: SQLite runs that as a seek to the pair's first entry and a
+        scan past every queued row of it."""
         r = requests_table.c
+        first = sa.select(r.provider, r.model).where(QUEUED_LITERAL).order_by(r.provider, r.model).limit(1)
         keys: list[tuple[Provider, str]] = []
         async with self.engine.connect() as connection:
-            while True:
-                select = sa.select(r.provider, r.model).where(QUEUED_LITERAL)
-                if keys:
-                    last_provider, last_model = keys[-1][0].value, keys[-1][1]
-                    # A row-value comparison: both databases seek the index to it (an OR would scan).
-                    select = select.where(sa.tuple_(r.provider, r.model) > sa.tuple_(last_provider, last_model))
-                select = select.order_by(r.provider, r.model).limit(1)
-                row = (await connection.execute(select)).first()
-                if row is None:
-                    return keys
+            row = (await connection.execute(first)).first()
+            while row is not None:
                 keys.append((Provider(row.provider), row.model))
+                same_provider = first.where(r.provider == row.provider, r.model > row.model)
+                found = (await connection.execute(same_provider)).first()
+                row = found or (await connection.execute(first.where(r.provider > row.provider))).first()
+        return keys
 
     # ---- outcomes ------------------------------------------------------------------------
 
@@ -448,25 +496,41 @@ class LpsStore(TransactionalStore):
             if recorded:
                 await self.notify()
             return recorded
-        r = requests_table.c
-        owned = sa.select(r.request_id, r.cancel_requested).where(
-            r.request_id.in_([res.request_id for res in results]), r.status == RequestStatus.PROCESSING.value
-        )
-        if worker is not None:
-            owned = owned.where(r.claimed_by == worker)
-        rows = {row.request_id: row.cancel_requested for row in (await connection.execute(owned)).all()}
-        recorded = []
+        # One result per request, even if two attempts of it are in this batch: the first.
+        first: dict[str, ResultRecord] = {}
         for result in results:
-            if result.request_id not in rows:
-                continue
-            # pop: one result per request, even if two attempts of it are in this batch
-            if rows.pop(result.request_id) and result.outcome is not Outcome.CANCELLED:
-                result = cancelled_result(result, now)
-            recorded.append(result)
-        await self._insert_results(connection, recorded, now)
+            first.setdefault(result.request_id, result)
+        owned: dict[str, bool] = {}  # request id -> cancel requested, for the requests this worker held
+        for outcome in dict.fromkeys(result.outcome for result in first.values()):
+            ids = [request_id for request_id, result in first.items() if result.outcome is outcome]
+            owned.update(await self._end_requests(connection, worker, ids, outcome, now))
+        recorded = [
+            cancelled_result(result, now) if owned[request_id] and result.outcome is not Outcome.CANCELLED else result
+            for request_id, result in first.items()
+            if request_id in owned
+        ]
+        await self._insert_result_rows(connection, recorded)
         return recorded
 
-    async def _insert_results(self, connection: AsyncConnection, results: Sequence[ResultRecord], now: float) -> None:
+    async def _end_requests(
+        self, connection: AsyncConnection, worker: str | None, ids: Sequence[str], outcome: Outcome, now: float
+    ) -> dict[str, bool]:
+        """Move the requests still PROCESSING under this worker's claim to `outcome` (CANCELLED
+        where a cancel was asked for meanwhile) in one statement; {request id: cancel requested}
+        of those it moved."""
+        r = requests_table.c
+        status = sa.case((r.cancel_requested, Outcome.CANCELLED.value), else_=outcome.value)
+        update = (
+            requests_table.update()
+            .where(self.among(r.request_id, ids), r.status == RequestStatus.PROCESSING.value)
+            .values(status=status, claimed_by=None, lease_until=None, updated_at=now)
+            .returning(r.request_id, r.cancel_requested)
+        )
+        if worker is not None:
+            update = update.where(r.claimed_by == worker)
+        return {row.request_id: row.cancel_requested for row in (await connection.execute(update)).all()}
+
+    async def _insert_result_rows(self, connection: AsyncConnection, results: Sequence[ResultRecord]) -> None:
         if not results:
             return
         await connection.execute(
@@ -478,19 +542,23 @@ class LpsStore(TransactionalStore):
                     "outcome": res.outcome.value,
                     "result_json": result_to_json(res),
                     "completed_at": res.completed_at,
-                    "acked_at": None,
-                    "leased_to": None,
-                    "lease_until": None,
-                    "deliveries": 0,
+                    "deliveries": 0,  # acked_at, leased_to and lease_until start NULL
                 }
                 for res in results
             ],
         )
+
+    async def _insert_results(self, connection: AsyncConnection, results: Sequence[ResultRecord], now: float) -> None:
+        """Results of requests this transaction holds already (expired, lapsed or cancelled while
+        queued), and their requests' end states."""
+        if not results:
+            return
+        await self._insert_result_rows(connection, results)
         for outcome in {res.outcome for res in results}:
             ids = [res.request_id for res in results if res.outcome is outcome]
             await connection.execute(
                 requests_table.update()
-                .where(requests_table.c.request_id.in_(ids))
+                .where(self.among(requests_table.c.request_id, ids))
                 .values(status=outcome.value, claimed_by=None, lease_until=None, updated_at=now)
             )
 
@@ -554,7 +622,7 @@ class LpsStore(TransactionalStore):
                 chunk = list(request_ids[start : start + 500])
                 rows = await connection.execute(
                     requests_table.update()
-                    .where(r.request_id.in_(chunk), r.claimed_by == worker, PROCESSING_LITERAL)
+                    .where(self.among(r.request_id, chunk), r.claimed_by == worker, PROCESSING_LITERAL)
                     .values(lease_until=now + lease)
                     .returning(r.request_id)
                 )
@@ -571,12 +639,12 @@ class LpsStore(TransactionalStore):
                     requests_table.update()
                     .where(r.request_id.in_(select.scalar_subquery()), r.status == RequestStatus.QUEUED.value)
                     .values(status=RequestStatus.PROCESSING.value, claimed_by="expiry")
-                    .returning(r.spec_json, r.provider, r.model, r.created_at, r.attempts)
+                    .returning(*spec_columns(), r.provider, r.model, r.created_at, r.attempts)
                 )
             ).all()
             results = [
                 terminal_result(
-                    spec_from_json(row.spec_json),
+                    spec_from_row(row),
                     Provider(row.provider),
                     row.model,
                     row.created_at,
@@ -618,14 +686,14 @@ class LpsStore(TransactionalStore):
             if spent:
                 rows = (
                     await connection.execute(
-                        sa.select(r.spec_json, r.provider, r.model, r.created_at, r.attempts, r.cancel_requested).where(
-                            r.request_id.in_(spent)
-                        )
+                        sa.select(
+                            *spec_columns(), r.provider, r.model, r.created_at, r.attempts, r.cancel_requested
+                        ).where(r.request_id.in_(spent))
                     )
                 ).all()
                 results = [
                     terminal_result(
-                        spec_from_json(row.spec_json),
+                        spec_from_row(row),
                         Provider(row.provider),
                         row.model,
                         row.created_at,
@@ -650,7 +718,7 @@ class LpsStore(TransactionalStore):
                 return None
             if row.status == RequestStatus.QUEUED.value:
                 result = terminal_result(
-                    spec_from_json(row.spec_json),
+                    spec_from_row(row),
                     Provider(row.provider),
                     row.model,
                     row.created_at,
@@ -683,7 +751,7 @@ class LpsStore(TransactionalStore):
         if row is None:
             return None
         return StoredRequest(
-            spec=spec_from_json(row.spec_json),
+            spec=spec_from_row(row),
             status=RequestStatus(row.status),
             provider=Provider(row.provider),
             model=row.model,
@@ -734,13 +802,14 @@ class LpsStore(TransactionalStore):
     # ---- delivery ------------------------------------------------------------------------
 
     async def lease_results(
-        self, consumer: str, subscriber: str, after_sequence: int, now: float, lease: float, limit: int
+        self, consumer: str, subscriber: str, after_sequence: int, now: float, lease: float, window: int
     ) -> list[ResultRecord]:
-        """Lease up to `limit` unacknowledged results nobody else holds, oldest first."""
-        if limit <= 0:
-            return []
+        """Lease unacknowledged results nobody else holds, oldest first, until this subscriber holds
+        `window` of them (counted in the same statement as the lease)."""
         res = results_table.c
-        async with self.transaction() as connection:
+        held = self._outstanding_count(consumer, subscriber, now).scalar_subquery()
+        limit = sa.func.greatest if not self.sqlite else sa.func.max  # SQLite's two-argument max
+        async with self.single_statement() as connection:
             select = self._locked(
                 sa.select(res.sequence)
                 .where(
@@ -750,7 +819,7 @@ class LpsStore(TransactionalStore):
                     sa.or_(res.lease_until.is_(None), res.lease_until < now),
                 )
                 .order_by(res.sequence)
-                .limit(limit)
+                .limit(limit(window - held, 0))
             )
             rows = (
                 await connection.execute(
@@ -760,31 +829,31 @@ class LpsStore(TransactionalStore):
                     .returning(res.sequence, res.result_json)
                 )
             ).all()
-        return sorted((result_from_json(row.result_json, row.sequence) for row in rows), key=lambda x: x.sequence)
+        return [result_from_json(row.result_json, row.sequence) for row in sorted(rows, key=lambda row: row.sequence)]
 
     async def outstanding(self, consumer: str, subscriber: str, now: float) -> int:
         """Results leased to this subscriber and not yet acknowledged."""
-        res = results_table.c
         async with self.engine.connect() as connection:
-            return (
-                await connection.execute(
-                    sa.select(sa.func.count())
-                    .select_from(results_table)
-                    .where(
-                        res.consumer == consumer,
-                        res.leased_to == subscriber,
-                        res.acked_at.is_(None),
-                        res.lease_until >= now,
-                    )
-                )
-            ).scalar_one()
+            count: int = (await connection.execute(self._outstanding_count(consumer, subscriber, now))).scalar_one()
+            return count
+
+    @staticmethod
+    def _outstanding_count(consumer: str, subscriber: str, now: float) -> sa.Select[Any]:
+        res = results_table.c
+        return (
+            sa.select(sa.func.count())
+            .select_from(results_table)
+            .where(
+                res.consumer == consumer, res.leased_to == subscriber, res.acked_at.is_(None), res.lease_until >= now
+            )
+        )
 
     async def ack(self, consumer: str, request_ids: Sequence[str], now: float) -> int:
         res = results_table.c
-        async with self.transaction() as connection:
+        async with self.single_statement() as connection:
             updated = await connection.execute(
                 results_table.update()
-                .where(res.consumer == consumer, res.request_id.in_(list(request_ids)), res.acked_at.is_(None))
+                .where(res.consumer == consumer, self.among(res.request_id, request_ids), res.acked_at.is_(None))
                 .values(acked_at=now, leased_to=None, lease_until=None)
             )
         return updated.rowcount
@@ -1036,15 +1105,13 @@ class BatchJobStore:
         async with self.store.engine.connect() as connection:
             rows = (
                 await connection.execute(
-                    sa.select(r.spec_json, r.provider, r.model, r.created_at, r.attempts)
+                    sa.select(*spec_columns(), r.provider, r.model, r.created_at, r.attempts)
                     .where(r.batch_job_id == job_id)
                     .order_by(r.batch_index)
                 )
             ).all()
         return [
-            ClaimedRequest(
-                spec_from_json(row.spec_json), Provider(row.provider), row.model, row.created_at, row.attempts, job_id
-            )
+            ClaimedRequest(spec_from_row(row), Provider(row.provider), row.model, row.created_at, row.attempts, job_id)
             for row in rows
         ]
 

@@ -51,12 +51,21 @@ def is_transient_database_error(exc: BaseException) -> bool:
     return False
 
 
+# Pages the WAL may hold before a commit copies them back into the database (SQLite's default is
+# 1,000, 4 MB). A queue rewrites the same rows and index pages many times over (queued, claimed,
+# recorded, delivered, acknowledged): with a larger window each page is copied back once per
+# checkpoint rather than once per rewrite, and the LPS's write transactions, which queue on one
+# lock, wait less (3-6% more judgements per second in bench/lps_queue.py throughput).
+SQLITE_CHECKPOINT_PAGES = 10_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
     cursor.close()
 
 
@@ -140,6 +149,7 @@ class TransactionalStore:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
         self.sqlite = is_sqlite(engine)
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")  # the same pool
         self._write_lock = asyncio.Lock()
         # A fresh Event per change: waiters hold no lock, so a cancelled or timed-out wait can
         # never leave a lock behind that blocks the next notify (asyncio.Condition can).
@@ -152,6 +162,18 @@ class TransactionalStore:
                 yield connection
         else:
             async with self.engine.begin() as connection:
+                yield connection
+
+    @contextlib.asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one write statement, which is atomic by itself. On PostgreSQL it runs
+        in autocommit, without the BEGIN and COMMIT round trips a transaction costs; on SQLite it
+        is an ordinary write transaction (writes there queue on the lock)."""
+        if self.sqlite:
+            async with self.transaction() as connection:
+                yield connection
+        else:
+            async with self._autocommit.connect() as connection:
                 yield connection
 
     async def rows(self, select: Any, connection: AsyncConnection | None = None) -> list[Any]:

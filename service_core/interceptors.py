@@ -25,6 +25,7 @@ continuation, a handler lookup and a handler object per interceptor per call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import inspect
 import itertools
@@ -50,6 +51,7 @@ SERVER_FAULTS = frozenset({grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, gr
 QUIET_CODES = frozenset({grpc.StatusCode.OK, grpc.StatusCode.CANCELLED})
 DRAIN_RETRY_SECONDS = 0.5
 DATABASE_RETRY_SECONDS = 1.0  # RetryInfo of UNAVAILABLE when the database could not serve a call
+MAX_ACCEPTED_HEADERS = 64
 
 # Request ids need to be unique, not secret: 64 random bits per process and a counter (no
 # system call per call, unlike uuid4).
@@ -110,24 +112,44 @@ def outcome_code(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException
 class _Method:
     """Everything about one method that does not change between calls, looked up once."""
 
-    __slots__ = ("authenticate", "infrastructure", "kind", "name", "service", "stats")
+    __slots__ = (
+        "authenticate",
+        "check",
+        "infrastructure",
+        "kind",
+        "logs_slow",
+        "name",
+        "service",
+        "stats",
+        "streams_in",
+    )
 
-    def __init__(self, full_method: str, kind: str, metrics: GrpcServerMetrics, authenticate: bool):
+    def __init__(
+        self,
+        full_method: str,
+        kind: str,
+        metrics: GrpcServerMetrics,
+        authenticate: bool,
+        check: Callable[[Any], None] | None,
+    ):
         self.service, self.name = split_method(full_method)
         self.kind = kind
         self.infrastructure = self.service in INFRASTRUCTURE_SERVICES
         self.authenticate = authenticate and not self.infrastructure
+        self.check = None if self.infrastructure else check
+        self.streams_in = kind in ("client_stream", "bidi_stream")
+        self.logs_slow = kind in ("unary", "client_stream") and not self.infrastructure
         self.stats = metrics.method(kind, self.service, self.name)
 
 
 class _Call:
     """Per-call state: request id, start time and the outcome."""
 
-    __slots__ = ("code", "exc", "request_id", "started", "task")
+    __slots__ = ("caller", "code", "exc", "request_id", "started")
 
-    def __init__(self, request_id: str, task: asyncio.Task[Any] | None) -> None:
+    def __init__(self, request_id: str, caller: str) -> None:
         self.request_id = request_id
-        self.task = task
+        self.caller = caller
         self.started = time.perf_counter()
         self.code = grpc.StatusCode.OK
         self.exc: BaseException | None = None
@@ -151,15 +173,34 @@ class CallStack:
         self.request_check = request_check
         self.metrics = metrics
         self.tokens = [(token.encode(), name) for token, name in (tokens or {}).items()]
+        # `authorization` values that matched a token, so that a caller's next call skips the
+        # comparisons. Only matches are kept (a wrong token is compared every time, in constant
+        # time), at most MAX_ACCEPTED_HEADERS; a lookup hashes the presented value with the
+        # process's random hash key, so how long a miss takes says nothing about the tokens.
+        self._accepted: dict[str, str] = {}
         self.slow_call_seconds = slow_call_seconds
-        self.in_flight: dict[asyncio.Task[Any], bool] = {}  # handler task -> is it a business call
+        # Handlers running: counted, not kept by task (asyncio.current_task costs a call per RPC).
+        self.calls = 0
+        self.business_calls = 0
+        self._finished: asyncio.Event | None = None  # set when a call finishes, while someone waits
         self.draining = False
         self.last_refused = 0.0  # monotonic time of the last call refused while draining
 
-    def running(self, *, business_only: bool = False) -> list[asyncio.Task[Any]]:
-        """Handler tasks still running (business calls only: not health or reflection)."""
-        tasks = self.in_flight.items()
-        return [task for task, business in tasks if not task.done() and (business or not business_only)]
+    def running(self, *, business_only: bool = False) -> int:
+        """How many handlers are running (business calls only: not health or reflection)."""
+        return self.business_calls if business_only else self.calls
+
+    async def wait_for_calls(self, seconds: float, *, business_only: bool = False) -> int:
+        """Wait until no handler runs (business calls only: not health or reflection), at most
+        `seconds`; how many still run then."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while self.running(business_only=business_only) and (left := deadline - loop.time()) > 0:
+            self._finished = finished = self._finished or asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), left)
+            finished.clear()
+        return self.running(business_only=business_only)
 
     # -- registration -------------------------------------------------------------------------
 
@@ -168,7 +209,7 @@ class CallStack:
         return _Registrar(server, self)
 
     def wrap(self, full_method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
-        method = _Method(full_method, call_type(handler), self.metrics, bool(self.tokens))
+        method = _Method(full_method, call_type(handler), self.metrics, bool(self.tokens), self.request_check)
         serializers = {
             "request_deserializer": tolerant(handler.request_deserializer),
             "response_serializer": handler.response_serializer,
@@ -189,7 +230,7 @@ class CallStack:
         async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             call = self._begin(method, context)
             try:
-                request = self._admit(method, request, context)
+                request = self._admit(method, request, call)
                 if is_coroutine:
                     response = await inner(request, context)
                 else:
@@ -213,49 +254,42 @@ class CallStack:
         return handle
 
     def _stream(self, method: _Method, inner: Callable[..., Any]) -> Callable[..., Any]:
+        generates = inspect.isasyncgenfunction(inner)  # else it returns an iterable or writes itself
+
         async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
             call = self._begin(method, context)
             responses: Any = None
+            sent = 0
             try:
-                request = self._admit(method, request, context)
-                responses = inner(request, context)
-                if inspect.isawaitable(responses):  # a coroutine handler that writes for itself
-                    responses = await responses
-                await self._send_all(method, context, responses)
+                request = self._admit(method, request, call)
+                responses = inner(request, context) if generates else await _responses(inner(request, context))
+                if responses is not None:
+                    # The loop is here, not in a helper: each write's resumption passes through every
+                    # coroutine frame awaiting it, so a helper would cost a frame per message.
+                    write = context.write
+                    async for item in responses:
+                        await write(item)
+                        sent += 1
                 responses = None  # ran to its end: nothing to close (aclose costs ~10 µs)
-                if context.code() is not None:
-                    call.code = as_status_code(context.code()) or grpc.StatusCode.OK
+                code = context.code()
+                if code is not None:
+                    call.code = as_status_code(code) or grpc.StatusCode.OK
             except Exception as exc:
                 await self._fail(method, context, call, exc)
             except BaseException as exc:
                 call.exc, call.code = exc, outcome_code(context, exc)
                 raise
             finally:
-                await _close(responses)
+                method.stats.sent += sent
+                if responses is not None:
+                    await _close(responses)
                 self._finish(method, context, call)
 
         return handle
 
-    @staticmethod
-    async def _send_all(method: _Method, context: grpc.aio.ServicerContext[Any, Any], responses: Any) -> None:
-        if responses is None:
-            return
-        stats = method.stats
-        if hasattr(responses, "__aiter__"):
-            async for item in responses:
-                await context.write(item)
-                stats.sent += 1
-        else:
-            for item in responses:
-                await context.write(item)
-                stats.sent += 1
-
     # -- the steps ----------------------------------------------------------------------------
 
     def _begin(self, method: _Method, context: grpc.aio.ServicerContext[Any, Any]) -> _Call:
-        task = asyncio.current_task()
-        if task is not None:
-            self.in_flight[task] = not method.infrastructure
         request_id = authorization = ""
         for key, value in context.invocation_metadata() or ():
             if key == REQUEST_ID_KEY:
@@ -266,11 +300,18 @@ class CallStack:
         request_id_var.set(request_id)
         context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
         method.stats.started += 1
+        caller = ""
         if method.authenticate:
-            caller_var.set(self._caller(authorization) or "")
-        return _Call(request_id, task)
+            caller = self._caller(authorization) or ""
+            caller_var.set(caller)
+        call = _Call(request_id, caller)
+        # Counted last: from here on the handler's `finally` (_finish) uncounts it.
+        self.calls += 1
+        if not method.infrastructure:
+            self.business_calls += 1
+        return call
 
-    def _admit(self, method: _Method, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    def _admit(self, method: _Method, request: Any, call: _Call) -> Any:
         if self.draining and not method.infrastructure:
             self.last_refused = time.monotonic()
             raise errors.Unavailable(
@@ -278,28 +319,33 @@ class CallStack:
                 retry_after_seconds=DRAIN_RETRY_SECONDS,
                 reason="SHUTTING_DOWN",
             )
-        if method.authenticate and not caller_var.get():
+        if method.authenticate and not call.caller:
             raise errors.Unauthenticated(
                 "missing or invalid bearer token in 'authorization' metadata", reason="INVALID_TOKEN"
             )
-        if method.kind in ("client_stream", "bidi_stream"):
-            return _checked_stream(method, request, None if method.infrastructure else self.request_check)
+        if method.streams_in:
+            return _checked_stream(method, request, method.check)
         method.stats.received += 1
         if isinstance(request, Unparseable):
             raise _unparseable_error()
-        if self.request_check is not None and not method.infrastructure:
-            self.request_check(request)
+        if method.check is not None:
+            method.check(request)
         return request
 
     def _caller(self, authorization: str) -> str | None:
+        accepted = self._accepted.get(authorization)
+        if accepted is not None:
+            return accepted
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
         presented = token.strip().encode()
+        if scheme.lower() != "bearer" or not presented:
+            return None
         found = None
         for known, name in self.tokens:  # compare with every token: timing says nothing
             if hmac.compare_digest(known, presented):
                 found = name
+        if found is not None and len(self._accepted) < MAX_ACCEPTED_HEADERS:
+            self._accepted[authorization] = found
         return found
 
     async def _fail(
@@ -346,10 +392,14 @@ class CallStack:
     def _finish(self, method: _Method, context: grpc.aio.ServicerContext[Any, Any], call: _Call) -> None:
         elapsed = time.perf_counter() - call.started
         stats = method.stats
-        stats.count_handled(GO_CODE_NAMES[call.code])
+        code = call.code
+        stats.count_handled("OK" if code is grpc.StatusCode.OK else GO_CODE_NAMES[code])  # no Enum.__hash__
         stats.observe(elapsed)
-        if call.task is not None:
-            self.in_flight.pop(call.task, None)
+        self.calls -= 1
+        if not method.infrastructure:
+            self.business_calls -= 1
+        if self._finished is not None:
+            self._finished.set()
         level = self._level(method, call.code, elapsed)
         if log.isEnabledFor(level):
             log.log(
@@ -366,8 +416,7 @@ class CallStack:
 
     def _level(self, method: _Method, code: grpc.StatusCode, elapsed: float) -> int:
         if code is grpc.StatusCode.OK:  # the common case first, without hashing the enum
-            slow = elapsed >= self.slow_call_seconds and method.kind in ("unary", "client_stream")
-            return logging.INFO if slow and not method.infrastructure else logging.DEBUG
+            return logging.INFO if method.logs_slow and elapsed >= self.slow_call_seconds else logging.DEBUG
         if code in SERVER_FAULTS:
             return logging.ERROR
         if method.infrastructure:
@@ -376,6 +425,21 @@ class CallStack:
             return logging.INFO
         slow = method.kind in ("unary", "client_stream") and elapsed >= self.slow_call_seconds
         return logging.INFO if slow else logging.DEBUG
+
+
+async def _responses(returned: Any) -> Any:
+    """What a stream handler other than an async generator returned, as an async iterator; None
+    when it wrote its responses itself (a coroutine using `context.write`)."""
+    if inspect.isawaitable(returned):
+        returned = await returned
+    if returned is None or hasattr(returned, "__aiter__"):
+        return returned
+    return _each(returned)
+
+
+async def _each(responses: Iterable[Any]) -> Any:
+    for item in responses:
+        yield item
 
 
 def _checked_stream(method: _Method, requests: Any, check: Callable[[Any], None] | None) -> Any:

@@ -15,6 +15,11 @@ order they are applied to each set field, recursively:
 Limits are declared once per field: `Limits` holds the defaults (by kind of field) and a table
 of exact limits keyed by the field's full name (`huleedu.cj.v1.Essay.text`), which each server
 declares beside its domain rules. Messages name the field and the limit, never the value.
+
+Every call pays for these checks, so they run in two passes. The first (`_passes`) follows a plan
+made once per message type (each field's kind and limits, looked up from its descriptor) and
+only answers whether the request passes; it builds no path and no violation. Only a request it
+refuses is walked again (`_walk`) to name every violation with its path.
 """
 
 from __future__ import annotations
@@ -49,6 +54,14 @@ class Limits:
     """Maximum characters (strings) or elements (repeated fields) per field."""
 
     exact: Mapping[str, int] = field(default_factory=dict)
+    # message full name -> its plan for the first pass (filled on first use; not part of equality)
+    _plans: dict[str, _Plan] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+
+    def plan(self, descriptor: Any) -> _Plan:
+        found = self._plans.get(descriptor.full_name)
+        if found is None:
+            found = self._plans[descriptor.full_name] = _Plan(descriptor, self)
+        return found
 
     def limit(self, fd: d.FieldDescriptor) -> int:
         """Elements of a repeated field, characters of a singular string."""
@@ -76,8 +89,11 @@ def string_limit(name: str) -> int:
 
 def check_request(request: m.Message, limits: Limits | None = None) -> None:
     """Raise InvalidArgument with every violation found (at most 20), or return."""
+    limits = limits or _DEFAULT_LIMITS
+    if _passes(request, limits):
+        return
     violations = []
-    for violation in _walk(request, "", limits or Limits()):
+    for violation in _walk(request, "", limits):
         violations.append(violation)
         if len(violations) >= 20:
             break
@@ -148,3 +164,102 @@ def _duration(message: m.Message, prefix: str) -> Iterator[FieldViolation]:
     same_sign = seconds == 0 or nanos == 0 or (seconds > 0) == (nanos > 0)
     if not (in_range and same_sign):
         yield FieldViolation(prefix.rstrip("."), "must be a valid duration")
+
+
+# ---- the first pass: does the request pass? ---------------------------------------------------
+
+# Kinds of field the first pass checks (others, integers, booleans and enums, need no check).
+_STRING, _BYTES, _NUMBER, _MESSAGE = range(4)
+_KINDS = {
+    d.FieldDescriptor.TYPE_STRING: _STRING,
+    d.FieldDescriptor.TYPE_BYTES: _BYTES,
+    d.FieldDescriptor.TYPE_DOUBLE: _NUMBER,
+    d.FieldDescriptor.TYPE_FLOAT: _NUMBER,
+    d.FieldDescriptor.TYPE_MESSAGE: _MESSAGE,
+}
+# (kind, limit): a singular field. (kind, limit, element limit): a repeated field. (kind, limit,
+# element limit, key kind, value kind): a map (kinds of its key and value, None if unchecked).
+_Rule = tuple[Any, ...]
+
+
+class _Plan:
+    """One message type's fields as the first pass checks them: kind and limits per field."""
+
+    __slots__ = ("rules", "special")
+
+    def __init__(self, descriptor: d.Descriptor, limits: Limits) -> None:
+        self.special = descriptor.full_name if descriptor.full_name in _SPECIAL else None
+        self.rules: dict[d.FieldDescriptor, _Rule] = {}
+        for fd in descriptor.fields:
+            rule = _rule(fd, limits)
+            if rule is not None:
+                self.rules[fd] = rule
+
+
+def _rule(fd: d.FieldDescriptor, limits: Limits) -> _Rule | None:
+    kind = _KINDS.get(fd.type)
+    if not fd.is_repeated:
+        return None if kind is None else (kind, limits.limit(fd))
+    if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
+        key_fd, value_fd = fd.message_type.fields_by_name["key"], fd.message_type.fields_by_name["value"]
+        return (None, limits.limit(fd), limits.element_limit(fd), _KINDS.get(key_fd.type), _KINDS.get(value_fd.type))
+    return (kind, limits.limit(fd), limits.element_limit(fd))
+
+
+def _passes(message: m.Message, limits: Limits) -> bool:
+    plan = limits.plan(message.DESCRIPTOR)
+    if plan.special is not None:
+        return _SPECIAL[plan.special](message)
+    rules = plan.rules
+    for fd, value in message.ListFields():
+        rule = rules.get(fd)
+        if rule is None:
+            continue
+        if len(rule) == 2:
+            if not _value_passes(rule[0], value, rule[1], limits):
+                return False
+        elif len(value) > rule[1]:
+            return False
+        elif len(rule) == 5:
+            if not _map_passes(rule, value, limits):
+                return False
+        elif rule[0] is not None:
+            kind, limit = rule[0], rule[2]
+            for item in value:
+                if not _value_passes(kind, item, limit, limits):
+                    return False
+    return True
+
+
+def _map_passes(rule: _Rule, values: Any, limits: Limits) -> bool:
+    _, _, limit, key_kind, value_kind = rule
+    for key, item in values.items():
+        if key_kind is not None and not _value_passes(key_kind, key, limit, limits):
+            return False
+        if value_kind is not None and not _value_passes(value_kind, item, limit, limits):
+            return False
+    return True
+
+
+def _value_passes(kind: int, value: Any, limit: int, limits: Limits) -> bool:
+    if kind == _STRING:
+        return len(value) <= limit and "\x00" not in value
+    if kind == _MESSAGE:
+        return _passes(value, limits)
+    if kind == _BYTES:
+        return len(value) <= limit
+    return math.isfinite(value)
+
+
+def _timestamp_passes(message: Any) -> bool:
+    seconds: int = message.seconds
+    nanos: int = message.nanos
+    return TIMESTAMP_MIN_SECONDS <= seconds <= TIMESTAMP_MAX_SECONDS and 0 <= nanos < NANOS
+
+
+def _duration_passes(message: Any) -> bool:
+    return not any(_duration(message, ""))
+
+
+_SPECIAL = {"google.protobuf.Timestamp": _timestamp_passes, "google.protobuf.Duration": _duration_passes}
+_DEFAULT_LIMITS = Limits()

@@ -157,9 +157,8 @@ class GrpcServer:
 
     async def _wait_for_calls(self, seconds: float) -> None:
         """Let the calls already running finish (new ones are refused meanwhile), up to `seconds`."""
-        running = self._stack.running(business_only=True) if self._stack else []
-        if running and seconds > 0:
-            await asyncio.wait(running, timeout=seconds)
+        if self._stack is not None:
+            await self._stack.wait_for_calls(seconds, business_only=True)
 
     async def _wait_for_quiet(self, deadline: float) -> None:
         loop = asyncio.get_running_loop()
@@ -172,11 +171,9 @@ class GrpcServer:
     async def _wait_for_handlers(self) -> None:
         """grpc's stop cancels the handlers still running but returns before they have unwound;
         wait for their cleanup (which may still touch the database) before the hooks close it."""
-        running = self._stack.running() if self._stack else []
-        if running:
-            _, stuck = await asyncio.wait(running, timeout=HANDLER_UNWIND_SECONDS)
-            if stuck:
-                log.warning("handlers still running after shutdown", extra={"count": len(stuck)})
+        stuck = await self._stack.wait_for_calls(HANDLER_UNWIND_SECONDS) if self._stack else 0
+        if stuck:
+            log.warning("handlers still running after shutdown", extra={"count": stuck})
 
 
 async def serve(*servers: GrpcServer) -> None:

@@ -112,3 +112,37 @@ async def test_a_burst_with_staggered_latencies_is_all_recorded_and_frees_every_
         assert all(r.outcome == R.OUTCOME_SUCCEEDED and r.attempts == 1 for r in results)
         assert h.app.worker.in_flight_total == 0 and not h.app.worker.held
         assert provider_calls(h) == 300
+
+
+async def test_models_with_work_lists_each_queued_provider_and_model_once(store):
+    store.capacity = 100
+    models = [(Provider.ANTHROPIC, "claude-b"), (Provider.MOCK, "m1"), (Provider.MOCK, "m2"), (Provider.OPENAI, "gpt")]
+    for index, (provider, model) in enumerate([*models, *models, (Provider.MOCK, "m1")]):
+        spec = ComparisonSpec(request_id=f"k{index}", essay_a="A text.", essay_b="B text.", consumer="cj")
+        await store.submit([NewRequest(spec, provider, model)], now=0.0)
+    assert await store.queued_keys() == models
+    # running requests are not queued work: claim every m2 request
+    assert len(await store.claim_requests("w", now=1.0, lease=60, limit=10, provider=Provider.MOCK, model="m2")) == 2
+    assert await store.queued_keys() == [models[0], models[1], models[3]]
+
+
+async def test_requests_stored_before_the_essay_columns_are_read_and_run_as_before(store):
+    """Migration 0005 moved the essays out of spec_json; rows written before it (essays inside
+    the JSON, the columns NULL) are read, claimed and expired as they were."""
+    import json
+
+    from llm_provider_server.store import requests_table, spec_to_json
+
+    spec = ComparisonSpec(request_id="old", essay_a="Åsa's essay.", essay_b="Other essay.", consumer="cj")
+    row = store._row(NewRequest(spec, Provider.MOCK, "mock-judge-v1"), now=0.0)
+    old_json = json.loads(row["spec_json"])
+    old_json.update(essay_a=spec.essay_a, essay_b=spec.essay_b)
+    row.update(spec_json=json.dumps(old_json, sort_keys=True), essay_a=None, essay_b=None)
+    async with store.transaction() as connection:
+        await connection.execute(requests_table.insert(), [row])
+    await store.submit([new("fresh")], now=0.0)
+    assert "essay" not in spec_to_json(spec)  # new rows keep the essays in their columns only
+
+    assert (await store.get("old")).spec == spec
+    claimed = {c.spec.request_id: c.spec for c in await store.claim_requests("w", now=1.0, lease=60, limit=5)}
+    assert claimed["old"] == spec and claimed["fresh"] == new("fresh").spec

@@ -323,3 +323,20 @@ async def test_open_server_says_so(caplog):
         async with running(server):
             pass
     assert any("OPEN" in record.getMessage() for record in caplog.records)
+
+
+def test_accepted_tokens_are_remembered_and_wrong_ones_never_are():
+    from prometheus_client import CollectorRegistry
+
+    from service_core.interceptors import MAX_ACCEPTED_HEADERS, CallStack
+    from service_core.metrics import GrpcServerMetrics
+
+    stack = CallStack(domain="d", metrics=GrpcServerMetrics(CollectorRegistry()), tokens={"secret-1": "cj"})
+    assert stack._caller("Bearer secret-1") == "cj"
+    assert stack._caller("Bearer secret-1") == "cj"  # from what it remembered
+    for wrong in ("Bearer secret-2", "Bearer secret-1x", "Basic secret-1", "Bearer ", "", "secret-1"):
+        assert stack._caller(wrong) is None
+    assert stack._accepted == {"Bearer secret-1": "cj"}
+    for spelling in range(MAX_ACCEPTED_HEADERS * 2):  # distinct spellings of one good token
+        assert stack._caller("bearer" + " " * (spelling + 1) + "secret-1") == "cj"
+    assert len(stack._accepted) == MAX_ACCEPTED_HEADERS

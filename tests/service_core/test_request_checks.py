@@ -8,10 +8,13 @@ from huleedu.cj.v1 import cj_assessment_service_pb2 as cj
 from huleedu.llm.v1 import comparison_pb2
 from huleedu.llm.v1 import llm_provider_service_pb2 as llm
 from huleedu.results.v1 import result_aggregator_service_pb2 as ras
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from service_core import request_checks
 from service_core.errors import InvalidArgument
 from service_core.request_checks import Limits, check_request, string_limit
-from tests.fuzz.strategies import RAW_TIME
+from tests.fuzz.strategies import RAW_TIME, messages
 
 
 def violations(request, limits: Limits | None = None) -> dict[str, str]:
@@ -83,3 +86,28 @@ def test_default_lengths_follow_what_a_field_holds():
     assert string_limit("essay_a_text") == 200_000
     assert string_limit("page_token") == 1_024
     assert string_limit("name") == 256
+
+
+# The first pass (`_passes`) must refuse exactly the requests the full walk finds a violation in:
+# one that passed a bad request would let it reach the database, one that refused a good request
+# would raise InvalidArgument with no violation. Checked on every request type the servers serve.
+REQUEST_TYPES = [
+    cj.CreateAssessmentRequest,
+    cj.CreateAnchorRequest,
+    llm.SubmitComparisonsRequest,
+    llm.AckComparisonResultsRequest,
+    llm.StreamComparisonResultsRequest,
+    ras.RecordAssessmentResultRequest,
+    ras.RecordPhaseOutcomeRequest,
+]
+
+
+@pytest.mark.parametrize("request_type", REQUEST_TYPES, ids=lambda t: t.DESCRIPTOR.name)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_first_pass_refuses_exactly_what_the_walk_finds(request_type, data):
+    message = data.draw(messages(request_type.DESCRIPTOR))
+    limits = Limits({"huleedu.llm.v1.AckComparisonResultsRequest.request_ids": 3})
+    for checked_with in (Limits(), limits):
+        found = list(request_checks._walk(message, "", checked_with))
+        assert request_checks._passes(message, checked_with) == (not found), found

@@ -78,3 +78,18 @@ def test_repeated_enum_filters_report_every_bad_entry_by_index():
     with pytest.raises(InvalidArgument) as raised:
         enum_values(STATES, [1, 99, 2, -4], "states")
     assert [v.field for v in raised.value.violations] == ["states[1]", "states[3]"]
+
+
+@pytest.mark.parametrize(
+    "seconds", [0.0, 1e-9, 0.5, 1.7e9 + 0.123456789, -0.25, -1.5, 253_402_300_799.0, -62_135_596_800.0]
+)
+def test_timestamps_and_durations_are_the_well_known_types_own(seconds):
+    from google.protobuf import duration_pb2, timestamp_pb2
+
+    from service_core.protos import duration, timestamp
+
+    expected_time, expected_span = timestamp_pb2.Timestamp(), duration_pb2.Duration()
+    expected_time.FromNanoseconds(int(seconds * 1e9))
+    expected_span.FromNanoseconds(int(seconds * 1e9))
+    assert timestamp(seconds) == expected_time
+    assert duration(seconds) == expected_span
