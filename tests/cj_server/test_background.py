@@ -34,6 +34,15 @@ def _restarts(cj, loop: str) -> float:
     return cj.registry.get_sample_value("cj_background_restarts_total", {"loop": loop}) or 0.0
 
 
+async def _assessment_succeeds_counting_restarts(database_url: str, loop: str) -> float:
+    """Run one small assessment to success through the loops' failures; the loop's restarts."""
+    async with stack(database_url, database_url) as s:
+        created = await s.create(essays=essays(6), comparison_budget=9)
+        await s.finish(created.name, timeout=60)
+        assert (await s.get(created.name)).state == A.STATE_SUCCEEDED, f"{loop} carried on after its restarts"
+        return _restarts(s.cj, loop)
+
+
 async def test_a_failing_runner_round_is_restarted_and_logged_once_at_error(
     database_url, fast_restarts, monkeypatch, caplog
 ):
@@ -48,11 +57,7 @@ async def test_a_failing_runner_round_is_restarted_and_logged_once_at_error(
 
     monkeypatch.setattr(CjStore, "claim", database_down)
     with caplog.at_level(logging.WARNING, "service_core.background"):
-        async with stack(database_url, database_url) as s:
-            created = await s.create(essays=essays(6), comparison_budget=9)
-            await s.finish(created.name, timeout=60)
-            assert (await s.get(created.name)).state == A.STATE_SUCCEEDED, "the restarted runner carried on"
-            assert _restarts(s.cj, "cj-runner") == 3
+        assert await _assessment_succeeds_counting_restarts(database_url, "cj-runner") == 3
     records = _records(caplog, "cj-runner")
     assert [(r.levelname, r.exc_info is not None) for r in records] == [
         ("ERROR", True),
@@ -76,11 +81,7 @@ async def test_a_result_stream_that_breaks_is_resubscribed(database_url, fast_re
 
     monkeypatch.setattr(LpsClient, "results", once_broken)
     with caplog.at_level(logging.WARNING, "service_core.background"):
-        async with stack(database_url, database_url) as s:
-            created = await s.create(essays=essays(6), comparison_budget=9)
-            await s.finish(created.name, timeout=60)
-            assert (await s.get(created.name)).state == A.STATE_SUCCEEDED, "results came on the new subscription"
-            assert _restarts(s.cj, "cj-results") == 1
+        assert await _assessment_succeeds_counting_restarts(database_url, "cj-results") == 1
     records = _records(caplog, "cj-results")
     assert [(r.levelname, r.exc_info is not None) for r in records] == [("ERROR", True)]
     assert "went away" in caplog.text
