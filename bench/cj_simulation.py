@@ -16,8 +16,11 @@ essays:
 
 For each policy and k (comparisons per essay, each comparison counting for both of
 its essays) it reports, over the repetitions, the mean true reliability, its minimum,
-the estimates (SSR, split-half) and the first k where the mean true reliability
-reaches 0.90. With `--stop` it also runs the adaptive engine with its stopping rule at the
+the estimates (SSR, split-half, the honest estimate and its 95% lower bound), the honest
+estimate's error (mean, worst run), the share of runs whose truth lies inside its 95%
+interval ("covered"), the floor any estimate from the judgements has ("oracle": the error of
+(1) of held_out.py at the true tau^2, its spread over runs and its worst run), and the first
+k where the mean true reliability reaches 0.90. With `--stop` it also runs the adaptive engine with its stopping rule at the
 server's default target and reports where it stopped and the truth there; `--stop-grid
 "N,sigma,bias;..."` does only that, over the given cells, one line per run. `--per-run` also
 prints each run's true reliability at the reported k (for paired comparisons between two
@@ -49,6 +52,7 @@ from cj_server.domain.engine import (
     worth_stepping,
 )
 from cj_server.domain.grading import BUILT_IN_SCALES
+from cj_server.domain.held_out import model_reliability
 from cj_server.domain.pairing import AskedPairs, PairingState, next_wave
 from cj_server.domain.reliability import scale_separation_reliability, split_half_reliability
 from cj_server.domain.stopping import Action
@@ -75,7 +79,8 @@ class Judge:
 
 @dataclass
 class Curve:
-    points: dict[int, tuple[float, ...]] = field(default_factory=dict)  # k -> (true, ssr, split, est, lower)
+    # k -> (true, ssr, split, estimate, lower, upper, oracle error)
+    points: dict[int, tuple[float, ...]] = field(default_factory=dict)
     stopped_at: float | None = None
     true_at_stop: float | None = None
     reported_at_stop: float | None = None
@@ -92,7 +97,8 @@ def measure(n: int, outcomes, quality, config: EngineConfig) -> tuple[float, ...
     result = fit(comparisons, alpha=config.alpha, fit_position_bias=config.fit_position_bias)
     true = float(np.corrcoef(result.scores, quality)[0, 1] ** 2)
     split = split_half_reliability(comparisons, np.random.default_rng(0), alpha=config.alpha, start=result.scores)
-    return true, scale_separation_reliability(result), split, float("nan"), float("nan")
+    nan = float("nan")
+    return true, scale_separation_reliability(result), split, nan, nan, nan, nan
 
 
 def measure_engine(state: State, quality, config: EngineConfig) -> tuple[float, ...]:
@@ -101,9 +107,17 @@ def measure_engine(state: State, quality, config: EngineConfig) -> tuple[float, 
     comparisons = Comparisons.from_outcomes(state.n_items, state.succeeded)
     true = float(np.corrcoef(result.scores, quality)[0, 1] ** 2)
     split = split_half_reliability(comparisons, np.random.default_rng(0), alpha=result.alpha, start=result.scores)
-    estimate = honest.estimate if honest.available else float("nan")
-    lower = honest.lower if honest.available else float("nan")
-    return true, scale_separation_reliability(result), split, estimate, lower
+    nan = float("nan")
+    estimate, lower, upper = (honest.estimate, honest.lower, honest.upper) if honest.available else (nan, nan, nan)
+    return true, scale_separation_reliability(result), split, estimate, lower, upper, oracle_error(comparisons, quality)
+
+
+def oracle_error(comparisons: Comparisons, quality: np.ndarray) -> float:
+    """The floor of any estimate from the judgements: (1) of held_out.py at the *true* tau^2 (the sample
+    variance of the judge's quality) minus the truth of that fit. What is left is the uncertainty of the
+    realized sample itself, which no figure computed from the judgements can remove."""
+    at_truth = fit(comparisons, alpha=1.0 / float(np.var(quality)), fit_position_bias=True)
+    return model_reliability(at_truth) - float(np.corrcoef(at_truth.scores, quality)[0, 1] ** 2)
 
 
 def adaptive(
@@ -194,7 +208,10 @@ def random_waves(judge: Judge, k_max: int, seed: int, config: EngineConfig, stab
 
 
 def report(results: dict[str, list[Curve]], k_max: int) -> None:
-    print("policy     k  true_mean true_min  SSR    split  estimate lower  est-true(mean, max)")
+    print(
+        "policy     k  true_mean true_min  SSR    split  estimate lower  est-true(mean, max)  "
+        "covered  oracle-true(sd, max)"
+    )
     for policy, curves in results.items():
         reached = None
         for k in range(2, k_max + 1):
@@ -208,10 +225,13 @@ def report(results: dict[str, list[Curve]], k_max: int) -> None:
             if k in REPORT_K:
                 ssr, split = float(np.mean(columns[1])), float(np.mean(columns[2]))
                 error = columns[3] - columns[0]
+                within = (columns[4] <= columns[0]) & (columns[0] <= columns[5])
+                covered = float(np.mean(within)) if not np.isnan(columns[4]).any() else float("nan")
                 print(
                     f"{policy:10s} {k:2d}  {true:.3f}     {columns[0].min():.3f}    {ssr:.3f}  {split:.3f}  "
                     f"{np.mean(columns[3]):.3f}    {np.mean(columns[4]):.3f}  "
-                    f"{np.mean(error):+.3f} {np.max(error):+.3f}"
+                    f"{np.mean(error):+.3f} {np.max(error):+.3f}        {covered:.2f}     "
+                    f"{np.std(columns[6]):.3f} {np.max(columns[6]):+.3f}"
                 )
         print(f"{policy:10s} first k with mean true reliability >= 0.90: {reached}")
 

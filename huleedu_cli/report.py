@@ -89,8 +89,9 @@ def reliability_figures(reliability: assessment_pb2.Reliability) -> list[Figure]
         Figure(
             "honest estimate",
             reliability.estimate,
-            "how well the ranking would repeat with another set of judgements, measured on comparisons "
-            "chosen at random and held out from the adaptive pairing, so the pairing cannot inflate it",
+            "how closely the scores follow the judge's true ordering of the essays (a squared correlation), "
+            "measured with comparisons chosen at random and held out from the adaptive pairing, so the pairing "
+            "cannot inflate it; a cautious figure: the true one is at least this with probability 3 in 4",
             (reliability.estimate_lower, reliability.estimate_upper),
         ),
         Figure(
