@@ -20,14 +20,14 @@ the estimates (SSR, split-half, the honest estimate and its 95% lower bound), th
 estimate's error (mean, worst run), the share of runs whose truth lies inside its 95%
 interval ("covered"), the floor any estimate from the judgements has ("oracle": the error of
 (1) of held_out.py at the true tau^2, its spread over runs and its worst run), and the first
-k where the mean true reliability reaches 0.90. With `--stop` it also runs the adaptive engine with its stopping rule at the
-server's default target and reports where it stopped and the truth there; `--stop-grid
-"N,sigma,bias;..."` does only that, over the given cells, one line per run. `--per-run` also
-prints each run's true reliability at the reported k (for paired comparisons between two
-versions of the engine: the runs are deterministic per seed). `--wall` runs the adaptive engine
-to its budget of `--k-max` per essay and reports the simulated wall time (the time the last
-judgement arrived, in units of the latency: the engine's own floor, no server overhead), the
-submits and the most comparisons any essay got.
+k where the mean true reliability reaches 0.90. With `--stop` it also runs the adaptive
+engine with its stopping rule at the server's default target and reports where it stopped
+and the truth there; `--stop-grid "N,sigma,bias;..."` does only that, over the given cells,
+one line per run. `--per-run` also prints each run's true reliability at the reported k
+(for paired comparisons between two versions of the engine: the runs are deterministic per
+seed). `--wall` runs the adaptive engine to its budget of `--k-max` per essay and reports
+the simulated wall time (the time the last judgement arrived, in units of the latency: the
+engine's own floor, no server overhead), the submits and the most comparisons any essay got.
 
 Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/cj_simulation.py --essays 100 --reps 10
      OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/cj_simulation.py --essays 24 --k-max 10 --wall --latency 1.2,2.0

@@ -68,7 +68,8 @@ closer than that. So the posterior of rho is sampled:
     log tau^2 ~ exp(profile) on the search grid (flat prior on log tau^2; the grid points
                 carrying `SAMPLED_MASS` of it, at most `MAX_SAMPLED`),
     q | tau^2 ~ N(theta_hat(tau^2), S(tau^2))  (the fit to all judgements at that tau^2,
-                `DRAWS` draws; correlated up to `SAMPLE_DENSE_MAX` essays, independent above),
+                `DRAWS` draws; correlated up to `SEARCH_DENSE_MAX` essays, independent above:
+                at N = 500 the two gave the same figures to 0.001 at half the cost),
     rho       = corr(theta_hat, q)^2, theta_hat the reported scores (the fit at the maximum).
 
 `estimate` is the posterior's lower quartile (`ESTIMATE_QUANTILE`): the realized
@@ -78,15 +79,20 @@ judgements, so a state always gives the same figures.
 
 Why the lower quartile. The estimate is what the stop compares with the target
 (stopping.py), and it is looked at after every refresh, so where it errs high the stop
-fires there; a median would overstate in half the runs. The lower quartile sits about
-two thirds of a posterior standard deviation below the median: at N = 100, sigma = 2-3 and
-13-20 comparisons per essay that is 0.01-0.03 below the truth on average and it was never
-more than 0.04 above it at fixed k; with 30 essays and a weak judge the posterior is wide
-(standard deviation 0.1-0.16) and the quartile is 0.1-0.17 below on average, which is the
-price of "never far above" there. The previous figure, (1) at tau^2 0.7 standard errors
+fires there; a median would overstate in half the runs. Measured over the grid N = 30
+and 100, sigma = 1-3, position bias 0-1, 8 seeds per cell, k = 10-30 (docs/benchmarks.md):
+at sigma = 2-3 and k >= 15 the quartile is 0.00-0.04 below the truth on average and at most
++0.04 above it in a run; with a weak judge (sigma = 1) it is 0.01-0.22 below on average,
+and single runs at N <= 100 still overstate by up to +0.15 where the judgements mislead
+the scale itself (the marginal likelihood's 95% interval for tau^2 excluding the truth:
+no estimate from these judgements can know better; the floor, (1) at the true tau^2, errs
+by up to +0.12 there). At the stop, over 117 runs of the same grid with N = 500 added, no
+target stop reported more than 0.05 above the truth (before: 2 of 78) and the lowest
+truth at a target stop was 0.869; the stop fires 0.1-1.7 comparisons per essay later than
+with the previous figure (paired, 80 runs). That figure, (1) at tau^2 0.7 standard errors
 below the maximum with an interval from the profile alone, left out the second
-uncertainty: its 95% interval held the truth in 32-92% of runs (N = 30, sigma = 3: 32%);
-the posterior's holds it in 88-100% of each cell's runs and 97% overall.
+uncertainty: its 95% interval held the truth in 62% of runs on average (0-25% at N = 30,
+sigma = 3, bias 1); the posterior's holds it in 96%.
 
 Cost: a grid of fits to the training comparisons (each sparse, warm-started, O(n + K)),
 one fit to all, and one more fit to all per sampled tau^2 with its draws (O(DRAWS n^2)
@@ -112,8 +118,7 @@ MAX_SAMPLED = 6  # ... at most this many, the heaviest
 DRAWS = 200  # draws of the abilities per sampled tau^2
 ESTIMATE_QUANTILE = 0.25  # the reported estimate: the lower quartile of the posterior of rho
 INTERVAL_QUANTILES = (0.025, 0.975)  # the reported interval: 95%, central
-SEARCH_DENSE_MAX = 300  # exact covariance in the search fits up to this n, the fit's approximation above
-SAMPLE_DENSE_MAX = 500  # correlated draws of the abilities up to this n, independent ones above
+SEARCH_DENSE_MAX = 300  # exact covariance in the search fits and the draws up to this n, approximations above
 
 
 @dataclass(frozen=True)
@@ -261,7 +266,7 @@ def _posterior_draws(
             fit_position_bias=with_bias,
             start=final.scores,
             seed=seed,
-            dense_max=SAMPLE_DENSE_MAX,
+            dense_max=SEARCH_DENSE_MAX,
         )
         draws.append(squared_correlations(_draw_abilities(at, rng, DRAWS), reported))
         weights.append(np.full(DRAWS, weight / DRAWS))
