@@ -337,6 +337,14 @@ def centre(covariance: np.ndarray) -> np.ndarray:
     return np.asarray(covariance - rows[:, None] - rows[None, :] + rows.mean())
 
 
+def eigen_floored(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues and eigenvectors of a covariance, the eigenvalues floored at 1e-9 of the largest: a
+    centred covariance is singular along the mean, so it has no Cholesky factor. The square root is
+    vectors * sqrt(values), the inverse (vectors / values) @ vectors.T."""
+    values, vectors = np.linalg.eigh((covariance + covariance.T) / 2)
+    return np.maximum(values, max(float(values.max()), 1e-12) * 1e-9), vectors
+
+
 def _approximate_variances(
     system: _System, weight: np.ndarray, diagonal: np.ndarray, probes: int, seed: int
 ) -> tuple[np.ndarray, float]:

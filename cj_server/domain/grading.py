@@ -77,6 +77,8 @@ from itertools import pairwise
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from cj_server.domain.bradley_terry import eigen_floored
+
 
 @dataclass(frozen=True)
 class GradeScale:
@@ -262,10 +264,8 @@ def _cuts(
 
 
 def _factor(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A square root and the inverse of a covariance, its eigenvalues floored (a centred covariance is
-    singular along the mean when every essay is an anchor)."""
-    values, vectors = np.linalg.eigh((covariance + covariance.T) / 2)
-    values = np.maximum(values, max(float(values.max()), 1e-12) * 1e-9)
+    """A square root and the inverse of a covariance (singular along the mean when every essay is an anchor)."""
+    values, vectors = eigen_floored(covariance)
     return vectors * np.sqrt(values), (vectors / values) @ vectors.T
 
 

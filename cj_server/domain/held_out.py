@@ -108,7 +108,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cj_server.domain.bradley_terry import DENSE_MAX, Comparisons, Fit, fit, laplace_log_marginal
+from cj_server.domain.bradley_terry import DENSE_MAX, Comparisons, Fit, eigen_floored, fit, laplace_log_marginal
 from cj_server.domain.pairing import AskedPairs
 
 MIN_HELD_OUT = 12
@@ -280,9 +280,8 @@ def _draw_abilities(result: Fit, rng: np.random.Generator, count: int) -> np.nda
     z = rng.standard_normal((count, len(result.scores)))
     if result.covariance is None:
         return np.asarray(result.scores + z * result.standard_errors)
-    values, vectors = np.linalg.eigh(result.covariance)  # the centred covariance is singular: no Cholesky
-    root = vectors * np.sqrt(np.clip(values, 0.0, None))
-    return np.asarray(result.scores + z @ root.T)
+    values, vectors = eigen_floored(result.covariance)
+    return np.asarray(result.scores + z @ (vectors * np.sqrt(values)).T)
 
 
 def squared_correlations(abilities: np.ndarray, reported: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
 
-from cj_server.domain.bradley_terry import Comparisons, fit, laplace_log_marginal
+from cj_server.domain.bradley_terry import Comparisons, eigen_floored, fit, laplace_log_marginal
 from tests.cj_server.simulate import neighbour_design, simulated
 
 
@@ -150,3 +150,17 @@ def test_laplace_marginal_likelihood_peaks_near_the_true_scale():
     values = [laplace_log_marginal(comparisons, fit(comparisons, alpha=1 / t2, fit_position_bias=True)) for t2 in grid]
     best = grid[int(np.argmax(values))]
     assert 2.0 <= best <= 8.0 and 2.0 <= np.var(theta) <= 8.0
+
+
+def test_eigen_floored_factors_a_singular_centred_covariance():
+    """The covariance of centred scores has a zero eigenvalue (along the mean): no Cholesky factor, but the
+    floored eigendecomposition still gives a square root that reproduces it and a finite inverse."""
+    outcomes = [(a, (a + 1) % 6, a % 2 == 0) for a in range(6)] + [(a, (a + 2) % 6, True) for a in range(6)]
+    covariance = fit(Comparisons.from_outcomes(6, outcomes), alpha=0.5).covariance
+    assert covariance is not None
+    assert abs(np.linalg.eigvalsh(covariance).min()) < 1e-10  # singular along the mean
+    values, vectors = eigen_floored(covariance)
+    root = vectors * np.sqrt(values)
+    assert np.all(values > 0)
+    assert np.allclose(root @ root.T, covariance, atol=1e-8)
+    assert np.all(np.isfinite((vectors / values) @ vectors.T))

@@ -134,7 +134,7 @@ def test_squared_correlations_match_numpy():
     assert squared_correlations(np.ones((2, 20)), reported).tolist() == [0.0, 0.0]  # no spread: no correlation
 
 
-def test_estimate_is_the_lower_quartile_and_repeatable():
+def test_estimate_is_repeatable_and_inside_its_interval():
     """The same judgements give the same figures (the draws are seeded), the point lies inside the interval,
     and the reported scores are the fit at the most likely prior scale."""
     _truth, _honest, schedule, outcomes = run(40, 2.0, 12, 2)
