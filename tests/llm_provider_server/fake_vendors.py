@@ -56,6 +56,19 @@ def vendor_of(path: str) -> str:
     return "anthropic" if path.startswith("/v1/messages") else "openai"
 
 
+def assert_paced(times: list[float], per_second: float, burst: int, stall: float = 0.25) -> None:
+    """The vendor saw no more calls in any window than a token bucket of `burst` filling at `per_second`
+    lets through: burst + per_second * (window + stall). The times are arrivals, not token takes: an
+    event-loop stall or the first connection's setup can bunch calls that took their tokens apart, so
+    a window is widened by `stall` (comparing each call with the first arrival alone failed that way)."""
+    times = sorted(times)
+    for i, start in enumerate(times):
+        for j in range(i + 1, len(times)):
+            allowed = burst + per_second * (times[j] - start + stall)
+            count, window = j - i + 1, times[j] - start
+            assert count <= allowed, f"calls {i}..{j}: {count} in {window:.3f} s, at most {allowed:.1f}"
+
+
 @dataclass
 class Scripted:
     """What to do instead of answering normally."""

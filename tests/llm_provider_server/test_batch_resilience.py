@@ -21,7 +21,7 @@ from llm_provider_server.domain.batch_job import JobRecord, JobState
 from llm_provider_server.domain.model import Provider
 from llm_provider_server.store import jobs_table
 from tests.helpers import wait_until
-from tests.llm_provider_server.fake_vendors import FakeVendors, Scripted
+from tests.llm_provider_server.fake_vendors import FakeVendors, Scripted, assert_paced
 from tests.llm_provider_server.harness import comparison, fast_settings, lps
 
 S = batch_job_pb2.BatchJob
@@ -118,8 +118,7 @@ async def test_requests_per_minute_pace_batch_calls(tmp_path, vendor):
         t for t, _, path in vendor.calls if path.startswith(ANTHROPIC_BATCHES) and not path.endswith("/results")
     )
     assert len(times) == 3 * (1 + vendor.anthropic_polls + 1), "each part: a submit, three polls, a fetch"
-    for k, t in enumerate(times):
-        assert t - times[0] >= (k - 4) / 4 - 0.05, f"batch call {k} started too early"
+    assert_paced(times, per_second=4, burst=4)
 
 
 async def test_a_hung_batch_poll_times_out_and_is_retried(tmp_path, vendor):

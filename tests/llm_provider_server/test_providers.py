@@ -13,7 +13,7 @@ from huleedu.llm.v1 import batch_job_service_pb2 as jobs_pb
 
 from llm_provider_server.providers.errors import retry_after_seconds
 from tests.helpers import wait_until
-from tests.llm_provider_server.fake_vendors import FakeVendors, Scripted
+from tests.llm_provider_server.fake_vendors import FakeVendors, Scripted, assert_paced
 from tests.llm_provider_server.harness import comparison, lps
 
 R = comparison_pb2.ComparisonResult
@@ -141,8 +141,7 @@ async def test_requests_per_minute_and_concurrency_limits_hold(tmp_path, vendor)
         await h.collect(25)
     times = sorted(t for t, _, path in vendor.calls if path == "/v1/chat/completions")
     assert len(times) == 25
-    for k, t in enumerate(times):
-        assert t - times[0] >= (k - 10) / 10 - 0.05, f"call {k} started too early"
+    assert_paced(times, per_second=10, burst=10)
     assert vendor.max_in_flight <= 2
 
 
